@@ -1,0 +1,86 @@
+"""`dolma [-c CONFIG] <command> [--dotted.key value ...]`: dispatch to one thin module per command."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from types import ModuleType
+
+from dolma_py.errors import DolmaError
+
+COMMANDS: dict[str, str] = {
+    "tag": "dolma_py.cli.tag",
+    "list": "dolma_py.cli.list_taggers",
+    "quickstart": "dolma_py.cli.quickstart",
+}
+"""Command name -> module defining `SUMMARY`, `CONFIG` (a dataclass schema) and `run(config) -> int`."""
+
+USAGE = "usage: dolma [-c CONFIG] <command> [--key value ...]   (dolma <command> --help for its options)"
+
+
+def _command_module(name: str) -> ModuleType:
+    return importlib.import_module(COMMANDS[name])
+
+
+def _print_overview() -> None:
+    print(USAGE)
+    print("\ncommands:")
+    for name in COMMANDS:
+        print(f"  {name:<12} {_command_module(name).SUMMARY}")
+
+
+def _print_command_help(name: str, module: ModuleType) -> None:
+    from dolma_py.config.loader import describe_fields
+
+    print(f"usage: dolma [-c CONFIG] {name} [--key value ...]\n\n{module.SUMMARY}\n")
+    print("options (config keys; nested keys are dotted, e.g. --work_dir.output):")
+    for key, type_name, default, help_text in describe_fields(module.CONFIG):
+        print(f"  --{key}  ({type_name}, default: {default})\n      {help_text}")
+
+
+def _split_config_flag(argv: list[str]) -> tuple[str | None, list[str]]:
+    """Pull `-c/--config PATH` from anywhere in argv."""
+    config_path = None
+    rest = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("-c", "--config"):
+            if i + 1 >= len(argv):
+                raise DolmaError(f"{argv[i]} needs a file path")
+            config_path = argv[i + 1]
+            i += 2
+            continue
+        rest.append(argv[i])
+        i += 1
+    return config_path, rest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `dolma` console script; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        config_path, argv = _split_config_flag(argv)
+        if not argv or argv[0] in ("-h", "--help"):
+            _print_overview()
+            return 0 if argv else 2
+        name, args = argv[0], argv[1:]
+        if name not in COMMANDS:
+            raise DolmaError(f"unknown command {name!r}; commands: {', '.join(COMMANDS)}")
+        module = _command_module(name)
+        if "-h" in args or "--help" in args:
+            _print_command_help(name, module)
+            return 0
+        from dolma_py.config.loader import load_config, parse_overrides
+
+        config = load_config(module.CONFIG, config_path, parse_overrides(module.CONFIG, args))
+        return module.run(config)
+    except DolmaError as err:
+        print(f"dolma: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dolma: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

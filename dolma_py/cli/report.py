@@ -1,0 +1,22 @@
+"""Printing a stage's run summary for the user."""
+
+from __future__ import annotations
+
+import sys
+
+from dolma_py.exec.runner import RunSummary
+
+
+def report(summary: RunSummary, summary_path: str | None) -> int:
+    """Print the outcome of a stage and return the exit code (1 when any unit failed)."""
+    print(
+        f"{summary.command}: {summary.units_done} files done, {summary.units_skipped} skipped (already complete), "
+        f"{summary.units_failed} failed; {summary.documents:,} documents, {summary.bad_lines} bad lines, "
+        f"{summary.elapsed_seconds:.1f}s",
+        file=sys.stderr,
+    )
+    for failure in summary.failures:
+        print(f"  failed: {failure['error']}", file=sys.stderr)
+    if summary_path:
+        print(f"  summary: {summary_path}", file=sys.stderr)
+    return 0 if summary.ok else 1

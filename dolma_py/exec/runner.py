@@ -1,0 +1,85 @@
+"""Runs a stage: skip complete units, execute the rest, report progress and write the run summary."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+from dolma_py.exec.executors import make_executor
+from dolma_py.exec.progress import Progress
+from dolma_py.exec.units import Unit, UnitFunction, UnitResult
+from dolma_py.io.atomic import write_bytes
+
+
+@dataclass
+class ExecOptions:
+    """How to run a stage: pool size or Ray address, and whether to redo complete units."""
+
+    processes: int = 1
+    ray_address: str | None = None
+    overwrite: bool = False
+    progress: bool = True
+
+
+@dataclass
+class RunSummary:
+    """The JSON written next to a stage's outputs."""
+
+    command: str
+    units_total: int = 0
+    units_done: int = 0
+    units_skipped: int = 0
+    units_failed: int = 0
+    documents: int = 0
+    bad_lines: int = 0
+    elapsed_seconds: float = 0.0
+    counters: dict[str, int] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.units_failed == 0
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2)
+
+
+def run_stage(
+    command: str,
+    units: list[Unit],
+    fn: UnitFunction,
+    options: ExecOptions,
+    summary_path: str | None = None,
+) -> RunSummary:
+    """Run `fn` over the incomplete `units` and summarize; failures are collected, never raised."""
+    started = time.monotonic()
+    summary = RunSummary(command=command, units_total=len(units))
+    todo = units if options.overwrite else [unit for unit in units if not unit.is_complete()]
+    summary.units_skipped = len(units) - len(todo)
+    progress = Progress(command, len(todo)) if options.progress and todo else None
+    counters: Counter[str] = Counter()
+    results: list[UnitResult] = []
+    for result in make_executor(options.processes, options.ray_address).run(fn, todo):
+        results.append(result)
+        if progress:
+            progress.update(result)
+    if progress:
+        progress.close()
+    for result in sorted(results, key=lambda r: r.key):
+        if result.failed:
+            summary.units_failed += 1
+            summary.failures.append({"unit": result.key, "error": result.error, "details": result.details})
+            continue
+        summary.units_done += 1
+        summary.documents += result.documents
+        summary.bad_lines += result.bad_lines
+        counters.update(result.counters)
+    summary.counters = dict(sorted(counters.items()))
+    summary.elapsed_seconds = round(time.monotonic() - started, 3)
+    if summary_path:
+        write_bytes(summary_path, summary.to_json(), compress=False)
+    return summary

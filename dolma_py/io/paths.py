@@ -1,0 +1,149 @@
+"""Paths: local and s3:// locations, glob expansion (with `**`), and dolma's documents/attributes mirroring."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from functools import lru_cache
+
+from dolma_py.errors import ConfigError
+
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def is_s3(path: str) -> bool:
+    """True for `s3://bucket/key` locations."""
+    return path.startswith("s3://")
+
+
+def split_s3(path: str) -> tuple[str, str]:
+    """`s3://bucket/a/b` -> ("bucket", "a/b")."""
+    bucket, _, key = path[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path components with '/', for local paths and S3 alike."""
+    out = base.rstrip("/") if base.strip("/") else base
+    for part in parts:
+        part = part.strip("/")
+        out = f"{out}/{part}" if out and not out.endswith("/") else f"{out}{part}"
+    return out
+
+
+def parent(path: str) -> str:
+    """The directory (or S3 prefix) containing `path`."""
+    return path.rstrip("/").rsplit("/", 1)[0]
+
+
+def common_dir(files: list[str]) -> str:
+    """The deepest directory (or S3 prefix) containing every file in `files`."""
+    split = [f.split("/")[:-1] for f in files]
+    common = split[0]
+    for parts in split[1:]:
+        size = 0
+        while size < min(len(common), len(parts)) and common[size] == parts[size]:
+            size += 1
+        common = common[:size]
+    return "/".join(common)
+
+
+def has_glob(pattern: str) -> bool:
+    """True if `pattern` contains glob characters."""
+    return bool(_GLOB_CHARS.search(pattern))
+
+
+def static_prefix(pattern: str) -> str:
+    """The directory part of `pattern` before its first glob component."""
+    parts = pattern.split("/")
+    for i, part in enumerate(parts):
+        if has_glob(part):
+            return "/".join(parts[:i])
+    return parent(pattern)
+
+
+@lru_cache(maxsize=256)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a glob to a regex: `**/` spans directories, `*` and `?` stay within one."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape("["))
+                i += 1
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def expand(patterns: list[str] | str) -> list[str]:
+    """Expand globs to a sorted, de-duplicated list of existing files (local or S3).
+
+    A pattern that matches nothing is an error, since silently processing nothing is never wanted.
+    """
+    from dolma_py.io.storage import list_files
+
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    found: set[str] = set()
+    for pattern in patterns:
+        if is_s3(pattern):
+            regex = glob_regex(pattern)
+            matches = [p for p in list_files(static_prefix(pattern) + "/") if regex.match(p)]
+        elif has_glob(pattern):
+            matches = [p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)]
+        elif os.path.isdir(pattern):
+            matches = [p for p in glob.glob(os.path.join(pattern, "**", "*"), recursive=True) if os.path.isfile(p)]
+        else:
+            matches = [pattern] if os.path.isfile(pattern) else []
+        if not matches:
+            raise ConfigError(f"no files match {pattern!r}")
+        found.update(matches)
+    return sorted(found)
+
+
+def mirror_path(doc_path: str, experiment: str, kind: str = "attributes") -> str:
+    """Map `<root>/documents/<rest>` to `<root>/<kind>/<experiment>/<rest>` (dolma's attribute layout)."""
+    parts = doc_path.split("/")
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == "documents":
+            return "/".join(parts[:i] + [kind, experiment] + parts[i + 1 :])
+    raise ConfigError(
+        f"{doc_path!r} has no 'documents' component, so its {kind} path cannot be derived; "
+        "put documents under <root>/documents/ or give `destination`"
+    )
+
+
+def rebase(path: str, old_prefix: str, new_prefix: str) -> str:
+    """Move `path` from under `old_prefix` to under `new_prefix`, keeping the relative part."""
+    old = old_prefix.rstrip("/") + "/"
+    if not path.startswith(old):
+        raise ConfigError(f"{path!r} is not under {old_prefix!r}")
+    return join(new_prefix, path[len(old) :])
+
+
+def sanitize_name(name: str) -> str:
+    """Attribute name components are restricted to [A-Za-z0-9_], as dolma does."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)

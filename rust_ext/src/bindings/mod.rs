@@ -1,0 +1,8 @@
+//! One submodule per area; each exposes `register(m)` adding its classes and functions.
+
+use pyo3::prelude::*;
+
+pub fn register_all(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

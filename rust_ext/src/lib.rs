@@ -1,0 +1,14 @@
+//! `dolma_py._rust`: wires the per-area binding modules into one Python extension.
+//! Algorithms live in plain Rust modules with their own unit tests; `bindings/` holds the thin PyO3 layer.
+
+use pyo3::prelude::*;
+
+pub mod bloom;
+pub mod text;
+
+mod bindings;
+
+#[pymodule]
+fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    bindings::register_all(m)
+}
