@@ -10,10 +10,17 @@ from dolma_py.errors import DolmaError
 
 COMMANDS: dict[str, str] = {
     "tag": "dolma_py.cli.tag",
+    "dedupe": "dolma_py.cli.dedupe",
+    "mix": "dolma_py.cli.mix",
+    "tokens": "dolma_py.cli.tokens",
+    "curriculum": "dolma_py.cli.curriculum",
+    "train": "dolma_py.cli.train",
+    "soup": "dolma_py.cli.soup",
     "list": "dolma_py.cli.list_taggers",
     "quickstart": "dolma_py.cli.quickstart",
 }
-"""Command name -> module defining `SUMMARY`, `CONFIG` (a dataclass schema) and `run(config) -> int`."""
+"""Command name -> module defining `SUMMARY`, `CONFIG` (a dataclass schema) and `run(config) -> int`,
+or `main(argv) -> int` when the command takes positional arguments."""
 
 USAGE = "usage: dolma [-c CONFIG] <command> [--key value ...]   (dolma <command> --help for its options)"
 
@@ -70,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         if "-h" in args or "--help" in args:
             _print_command_help(name, module)
             return 0
+        if hasattr(module, "main"):  # commands with positional arguments (e.g. `curriculum plan SPEC`) parse their own
+            return module.main(args)
         from dolma_py.config.loader import load_config, parse_overrides
 
         config = load_config(module.CONFIG, config_path, parse_overrides(module.CONFIG, args))
