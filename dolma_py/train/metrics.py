@@ -1,0 +1,66 @@
+"""Training metrics: one JSON object per line in `<out_dir>/metrics.jsonl`, echoed to the console.
+
+Records: `{"step", "phase", "lr", "loss", "ce", "grad_norm", "tokens", "tokens_per_s", "mfu"}` for training (step =
+optimizer steps completed), `{"step", "eval": {source: loss}, "eval_loss"}` for evaluation and `{"step", "event"}`
+for phase switches. Resuming from checkpoint k drops what was logged after it (records past step k, and events at
+step k, which come after that checkpoint), so the file always matches the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from dolma_py.errors import DataError
+
+
+class MetricsLog:
+    """Append-only JSONL writer (rank 0 only; other ranks get a disabled log)."""
+
+    def __init__(self, path: Path, enabled: bool, resume_step: int | None):
+        self.path = path
+        self.enabled = enabled
+        if not enabled:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kept = read_metrics(path) if resume_step is not None and path.exists() else []
+        kept = [r for r in kept if r["step"] < (resume_step or 0) or (r["step"] == resume_step and "event" not in r)]
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def write(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        print(_console_line(record), file=sys.stderr, flush=True)
+
+
+def _console_line(record: dict[str, Any]) -> str:
+    if "event" in record:
+        return f"step {record['step']}: {record['event']}"
+    if "eval" in record:
+        per_source = " ".join(f"{k}={v:.4f}" for k, v in record["eval"].items())
+        return f"step {record['step']}: eval loss {record['eval_loss']:.4f} ({per_source})"
+    mfu = f" mfu {record['mfu']:.1%}" if record.get("mfu") is not None else ""
+    return (
+        f"step {record['step']} [{record['phase']}]: loss {record['loss']:.4f} lr {record['lr']:.3e} "
+        f"grad_norm {record['grad_norm']:.3f} {record['tokens_per_s']:,.0f} tok/s{mfu}"
+    )
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """Every record of a metrics file, in order."""
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise DataError(str(path), line_no, f"not a JSON record ({err})") from None
+    return records

@@ -1,0 +1,154 @@
+"""An OLMo-2-style decoder-only transformer in one file.
+
+Per block: x = x + norm(attn(x)); x = x + norm(mlp(x)) (RMSNorm on the sublayer outputs), RMSNorm on the full q and
+k projections (QK-norm), RoPE (rotate-half), SwiGLU, no biases, untied input/output embeddings, a final RMSNorm.
+Module names follow Hugging Face's `Olmo2ForCausalLM` so export is a rename-free copy (see export.py).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from dolma_py.train.config import ModelConfig
+
+
+class RMSNorm(nn.Module):
+    """RMS normalization computed in float32, with a learned per-channel scale."""
+
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.float()
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
+        return (self.weight * h).to(x.dtype)
+
+
+def rope_tables(head_dim: int, max_len: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin of shape (max_len, head_dim) for rotate-half RoPE, in float32."""
+    inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim)
+    angles = torch.outer(torch.arange(max_len, dtype=torch.float32), inv_freq)
+    angles = torch.cat((angles, angles), dim=-1)
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate (batch, heads, time, head_dim) queries or keys by their positions."""
+    x1, x2 = x.chunk(2, dim=-1)
+    rotated = torch.cat((-x2, x1), dim=-1)
+    return (x.float() * cos + rotated.float() * sin).to(x.dtype)
+
+
+class Attention(nn.Module):
+    """Causal multi-head self-attention with QK-norm and RoPE, through scaled_dot_product_attention."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.n_heads = cfg.n_heads
+        self.q_proj = nn.Linear(d, d, bias=False)
+        self.k_proj = nn.Linear(d, d, bias=False)
+        self.v_proj = nn.Linear(d, d, bias=False)
+        self.o_proj = nn.Linear(d, d, bias=False)
+        self.q_norm = RMSNorm(d, cfg.norm_eps)
+        self.k_norm = RMSNorm(d, cfg.norm_eps)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q = self.q_norm(self.q_proj(x)).view(B, T, self.n_heads, -1).transpose(1, 2)
+        k = self.k_norm(self.k_proj(x)).view(B, T, self.n_heads, -1).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.n_heads, -1).transpose(1, 2)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.o_proj(y.transpose(1, 2).reshape(B, T, C))
+
+
+class MLP(nn.Module):
+    """SwiGLU feed-forward: down(silu(gate(x)) * up(x))."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.gate_proj = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
+        self.up_proj = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
+        self.down_proj = nn.Linear(cfg.mlp_hidden, cfg.d_model, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Block(nn.Module):
+    """One transformer block with OLMo 2's reordered norm (normalize the sublayer output, then add)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.self_attn = Attention(cfg)
+        self.post_attention_layernorm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.mlp = MLP(cfg)
+        self.post_feedforward_layernorm = RMSNorm(cfg.d_model, cfg.norm_eps)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        x = x + self.post_attention_layernorm(self.self_attn(x, cos, sin))
+        return x + self.post_feedforward_layernorm(self.mlp(x))
+
+
+class Transformer(nn.Module):
+    """The language model: embeddings, blocks, final norm, untied LM head; returns logits or (loss, ce)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        cfg = cfg.resolved()
+        self.cfg = cfg
+        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.layers = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        cos, sin = rope_tables(cfg.d_model // cfg.n_heads, cfg.max_seq_len, cfg.rope_theta)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Truncated-normal init (std init_std, cut at +-3 std) of every matrix; norms start at one."""
+        std = self.cfg.init_std
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.trunc_normal_(module.weight, mean=0.0, std=std, a=-3 * std, b=3 * std)
+            elif isinstance(module, RMSNorm):
+                nn.init.ones_(module.weight)
+
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, T, vocab) when `targets` is None, else (cross-entropy + z-loss, cross-entropy) means."""
+        T = idx.shape[1]
+        if T > self.cfg.max_seq_len:
+            raise ValueError(f"input of {T} tokens is longer than model.max_seq_len={self.cfg.max_seq_len}")
+        cos, sin = self.rope_cos[:T], self.rope_sin[:T]
+        x = self.embed_tokens(idx)
+        for layer in self.layers:
+            x = layer(x, cos, sin)
+        logits = self.lm_head(self.norm(x))
+        if targets is None:
+            return logits
+        logits = logits.float()
+        log_z = torch.logsumexp(logits, dim=-1)
+        ce = (log_z - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)).mean()
+        return ce + self.cfg.z_loss * log_z.pow(2).mean(), ce.detach()
+
+
+def matmul_params(cfg: ModelConfig) -> int:
+    """Parameters that take part in matrix multiplies: every block matrix plus the LM head (not the embedding lookup)."""
+    c = cfg.resolved()
+    assert c.d_model and c.mlp_hidden and c.n_layers and c.vocab_size
+    return c.n_layers * (4 * c.d_model * c.d_model + 3 * c.d_model * c.mlp_hidden) + c.vocab_size * c.d_model
+
+
+def flops_per_token(cfg: ModelConfig, seq_len: int) -> int:
+    """Training FLOPs per token, PaLM's formula: 6 * matmul params + 12 * n_layers * d_model * seq_len (attention)."""
+    c = cfg.resolved()
+    assert c.n_layers and c.d_model
+    return 6 * matmul_params(c) + 12 * c.n_layers * c.d_model * seq_len

@@ -1,0 +1,218 @@
+"""`train(config)`: the training loop. Batches are addressed by the global step, the LR by the step's phase.
+
+Each step: set the LR, run this rank's micro-batches (gradient accumulation, all-reduce on the last one), clip,
+AdamW step; then log, evaluate and checkpoint on their intervals. An instance of `sequence_length` tokens trains
+`sequence_length - 1` next-token predictions (input tokens[:-1], targets tokens[1:]).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dolma_py.errors import ConfigError, DolmaError
+from dolma_py.train.checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
+from dolma_py.train.config import ModelConfig, TrainConfig
+from dolma_py.train.data import CurriculumBatches, validation_rows
+from dolma_py.train.distributed import Runtime, all_reduce_sum, gradient_sync, init_runtime, shutdown, wrap_model
+from dolma_py.train.evaluate import evaluate
+from dolma_py.train.metrics import MetricsLog
+from dolma_py.train.model import Transformer, flops_per_token
+from dolma_py.train.schedule import LRSchedule, build_optimizer
+from mixers.curriculum.manifest import Manifest, ManifestError
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run ended with: steps completed, the last logged loss and the newest checkpoint."""
+
+    steps: int
+    loss: float | None
+    checkpoint: Path | None
+    metrics: Path
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train (or resume) the run described by `config`; under torchrun, every rank calls this."""
+    try:
+        config.validate()
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    rt = init_runtime(config.system)
+    clean = False
+    try:
+        result = _train(config, rt)
+        clean = True
+        return result
+    finally:
+        shutdown(rt, clean)
+
+
+def _open_data(config: TrainConfig, rt: Runtime) -> tuple[Manifest, CurriculumBatches]:
+    try:
+        manifest = Manifest.open(config.manifest)
+        batches = CurriculumBatches(
+            manifest, config.data.global_batch_size, config.data.micro_batch_size, rt.rank, rt.world
+        )
+    except ManifestError as err:
+        raise DolmaError(str(err)) from None
+    max_len = config.model.resolved().max_seq_len or 0
+    if manifest.sequence_length - 1 > max_len:
+        raise ConfigError(
+            f"manifest sequence_length {manifest.sequence_length} needs model.max_seq_len >= "
+            f"{manifest.sequence_length - 1}, got {max_len}"
+        )
+    return manifest, batches
+
+
+def _run_state(config: TrainConfig, manifest: Manifest, batches: CurriculumBatches, step: int) -> dict[str, Any]:
+    """state.json content: the data position (step and instances consumed) and what a resume must match."""
+    return {
+        "instances": step * batches.global_batch,
+        "tokens": step * batches.global_batch * (manifest.sequence_length - 1),
+        "phase": batches.phase_at(min(step, batches.total_steps - 1)).name,
+        "world_size": batches.world,
+        "global_batch_size": batches.global_batch,
+        "manifest": {
+            "path": str(manifest.path),
+            "name": manifest.name,
+            "sequence_length": manifest.sequence_length,
+            "eos_token_id": manifest.eos_token_id,
+            "phases": [[p.name, len(p.table)] for p in batches.phases],
+        },
+        "config": dataclasses.asdict(config),
+    }
+
+
+def _check_resumable(meta: dict[str, Any], current: dict[str, Any], path: Path) -> None:
+    saved_model = dataclasses.asdict(ModelConfig(**meta["config"]["model"]).resolved())
+    now_model = current["config"]["model"]
+    diff = sorted(k for k in now_model if saved_model.get(k) != now_model[k])
+    if diff:
+        raise ConfigError(f"{path}: model.{diff[0]} differs from the checkpoint ({saved_model[diff[0]]!r})")
+    for key in ("global_batch_size", "world_size"):
+        if meta[key] != current[key]:
+            raise ConfigError(f"{path}: {key} was {meta[key]}, now {current[key]}; resume needs the same value")
+    if meta["manifest"]["phases"] != current["manifest"]["phases"]:
+        raise ConfigError(f"{path}: the manifest's phases differ from the checkpoint's {meta['manifest']['phases']}")
+
+
+def _due(done: int, interval: int, end: int) -> bool:
+    """Whether an every-`interval`-steps action runs after step `done`; always after the last step."""
+    return done == end or (interval > 0 and done % interval == 0)
+
+
+def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
+    out = Path(config.out_dir)
+    ckpt_root = out / "checkpoints"
+    manifest, batches = _open_data(config, rt)
+    schedule = LRSchedule(config.schedule, config.optim.lr, [(p.name, p.steps) for p in batches.phases])
+    model_cfg = config.model.resolved()
+    config = dataclasses.replace(config, model=model_cfg)
+
+    existing = list_checkpoints(ckpt_root)
+    if existing and not config.resume:
+        raise ConfigError(f"{ckpt_root} already holds checkpoints; pass --resume or use another out_dir")
+    meta = read_state(existing[-1]) if existing else {"step": 0}
+    if existing:
+        _check_resumable(meta, _run_state(config, manifest, batches, meta["step"]), existing[-1])
+
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    with torch.device(rt.device):
+        model = Transformer(model_cfg)
+    net = wrap_model(model, rt, config.system.compile)
+    optimizer = build_optimizer(model, config.optim, fused=rt.device.type == "cuda")
+    if existing:
+        load_checkpoint(existing[-1], model, optimizer)
+    start = meta["step"]
+    end = batches.total_steps if config.max_steps is None else min(batches.total_steps, config.max_steps)
+    log = MetricsLog(out / "metrics.jsonl", rt.is_main, resume_step=start if config.resume else None)
+
+    val_table = manifest.validation()
+    val_rows, val_sources = validation_rows(manifest, config.eval.max_instances, rt.rank, rt.world)
+    eval_micro = config.eval.micro_batch_size or config.data.micro_batch_size
+    trained_len = manifest.sequence_length - 1
+    flops = flops_per_token(model_cfg, trained_len)
+    peak = rt.peak_flops(config.system.peak_flops)
+    params = [p for p in model.parameters() if p.requires_grad]
+    clip = config.optim.grad_clip or float("inf")
+    vocab = model_cfg.vocab_size or 0
+
+    loss_value: float | None = None
+    checkpoint = existing[-1] if existing else None
+    window_start, window_steps = time.perf_counter(), 0
+    for step in range(start, end):
+        phase = batches.phase_at(step)
+        if step == phase.start:
+            log.write({"step": step, "event": f"phase {phase.name!r} starts ({phase.steps} steps)"})
+        lr = schedule(step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+        micro = batches.micro_batches(step)
+        loss_sum = torch.zeros((), device=rt.device)
+        ce_sum = torch.zeros((), device=rt.device)
+        for i, mb in enumerate(micro):
+            if int(mb.max()) >= vocab:
+                raise ConfigError(
+                    f"phase {phase.name!r} step {step}: token id {int(mb.max())} >= model.vocab_size={vocab}"
+                )
+            x = torch.from_numpy(mb).to(rt.device, non_blocking=True)
+            with gradient_sync(net, sync=i == len(micro) - 1):
+                with rt.autocast():
+                    loss, ce = net(x[:, :-1], x[:, 1:])
+                (loss / len(micro)).backward()
+            loss_sum += loss.detach()
+            ce_sum += ce
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+        window_steps += 1
+
+        if _due(done, config.log_interval, end):
+            stats = torch.stack([loss_sum, ce_sum]) / (len(micro) * rt.world)
+            loss_value, ce_value = all_reduce_sum(stats).tolist()
+            norm = grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm
+            elapsed = time.perf_counter() - window_start
+            tokens_per_s = window_steps * batches.global_batch * trained_len / elapsed
+            log.write(
+                {
+                    "step": done,
+                    "phase": phase.name,
+                    "lr": lr,
+                    "loss": loss_value,
+                    "ce": ce_value,
+                    "grad_norm": float(norm),
+                    "tokens": done * batches.global_batch * trained_len,
+                    "tokens_per_s": tokens_per_s,
+                    "mfu": None if peak is None else flops * tokens_per_s / (peak * rt.world),
+                }
+            )
+            window_start, window_steps = time.perf_counter(), 0
+
+        if val_table is not None and len(val_rows) and config.eval.interval and _due(done, config.eval.interval, end):
+            losses = evaluate(net, val_table, val_rows, val_sources, manifest.sources, eval_micro, rt)
+            log.write({"step": done, "eval": losses, "eval_loss": float(np.mean(list(losses.values())))})
+
+        if _due(done, config.checkpoint.interval, end):
+            state = _run_state(config, manifest, batches, done)
+            checkpoint = save_checkpoint(ckpt_root, done, model, optimizer, state, config.checkpoint.keep)
+
+    if rt.is_main and checkpoint is not None and config.export:
+        from dolma_py.train.export import export_hf
+
+        export_hf(checkpoint, Path(config.export))
+    if rt.is_main and config.plot:
+        from dolma_py.train.plot import plot_metrics
+
+        plot_metrics(out / "metrics.jsonl", out / "loss.png")
+    return TrainResult(end if start < end else start, loss_value, checkpoint, out / "metrics.jsonl")
