@@ -12,7 +12,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from dolma_py.errors import ConfigError
-from dolma_py.train.config import SystemConfig
+from dolma_py.config.train import SystemConfig
 
 H100_BF16_DENSE_FLOPS = 989e12
 

@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 from dolma_py.train.checkpoint import publish_dir, read_model_state, read_state, staging_dir
-from dolma_py.train.config import ModelConfig
+from dolma_py.config.train import ModelConfig
 
 
 def hf_config(model: ModelConfig, eos_token_id: int | None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dolma_py.train.config import ModelConfig
+from dolma_py.config.train import ModelConfig
 
 
 class RMSNorm(nn.Module):

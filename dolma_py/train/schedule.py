@@ -12,7 +12,7 @@ import math
 import torch
 
 from dolma_py.errors import ConfigError
-from dolma_py.train.config import OptimConfig, ScheduleConfig
+from dolma_py.config.train import OptimConfig, ScheduleConfig
 
 
 class LRSchedule:

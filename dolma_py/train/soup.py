@@ -22,7 +22,7 @@ from dolma_py.train.checkpoint import (
     read_state,
     staging_dir,
 )
-from dolma_py.train.config import ModelConfig
+from dolma_py.config.train import ModelConfig
 from dolma_py.train.export import write_hf
 
 
