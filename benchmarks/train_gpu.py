@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO_ROOT))  # run as `python benchmarks/x.py` even where
 
 import torch  # noqa: E402
 
-from dolma_py.train.config import ModelConfig, OptimConfig, SystemConfig  # noqa: E402
+from dolma_py.config.train import ModelConfig, OptimConfig, SystemConfig  # noqa: E402
 from dolma_py.train.distributed import init_runtime  # noqa: E402
 from dolma_py.train.model import Transformer, flops_per_token  # noqa: E402
 from dolma_py.train.schedule import build_optimizer  # noqa: E402

@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 from conftest import REPO_ROOT, free_port  # noqa: E402
 from dolma_py.errors import ConfigError, DolmaError  # noqa: E402
 from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_state  # noqa: E402
-from dolma_py.train.config import (  # noqa: E402
+from dolma_py.config.train import (  # noqa: E402
     PRESETS,
     CheckpointConfig,
     DataConfig,
