@@ -38,23 +38,14 @@ SHARD_TOKENS = 50_000_000
 
 def ensure_tokenizer(corpus: Corpus, vocab_size: int) -> Path:
     """Train (once) a GPT-2-style byte-level BPE on the corpus's first files."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from dolma_py.tokens.train_tokenizer import train_byte_level_bpe
 
     path = BENCH_DIR / "tokenizers" / f"{corpus.root.name}-bpe{vocab_size}.json"
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     texts = [orjson.loads(line)["text"] for p in corpus.files[:20] for line in gzip.open(p, "rb")]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=["<|endoftext|>", "<|padding|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer)
+    tok = train_byte_level_bpe(texts, vocab_size)
     config = json.loads(tok.to_str())
     config["model"]["merges"] = [" ".join(pair) for pair in config["model"]["merges"]]  # tokenizers 0.19 format
     path.write_text(json.dumps(config))

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from tokenizers import Tokenizer, models, pre_tokenizers
 
 from dolma_py.config.loader import build
 from dolma_py.errors import ConfigError, DolmaError
@@ -20,6 +21,7 @@ from dolma_py.config.tokens import TokensConfig
 from dolma_py.tokens.pipeline import RECORD_NAME, run_tokens
 from dolma_py.tokens.shards import open_tokens, read_index
 from dolma_py.tokens.tokenizer import choose_dtype
+from dolma_py.tokens.train_tokenizer import train_byte_level_bpe
 
 EOS, PAD, BOS = 0, 1, 2
 SYLLABLES = [
@@ -55,15 +57,7 @@ def _text(rng: np.random.Generator, words: int) -> str:
 def tokenizer_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A byte-level BPE tokenizer trained here on generated text (EOS=0, PAD=1, BOS=2)."""
     rng = np.random.default_rng(0)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=600,
-        special_tokens=["<|endoftext|>", "<|pad|>", "<|bos|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator([_text(rng, 200) for _ in range(200)], trainer)
+    tok = train_byte_level_bpe([_text(rng, 200) for _ in range(200)], vocab_size=600)
     path = tmp_path_factory.mktemp("tokenizer") / "tokenizer.json"
     tok.save(str(path))
     return str(path)

@@ -5,6 +5,12 @@ use pyo3::prelude::*;
 
 pub mod bloom;
 pub mod text;
+pub mod segment;
+pub mod pyunicode;
+pub mod gopher;
+pub mod c4;
+pub mod pii;
+pub mod wordsplit;
 
 mod bindings;
 

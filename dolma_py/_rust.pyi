@@ -1,0 +1,129 @@
+# Type stubs for the compiled extension `dolma_py._rust` (rust_ext/). Each area keeps its own section;
+# use the typed wrappers (`dolma_py.dedupe.bloom`, `dolma_py.text`, taggers) rather than these raw entry points.
+
+from os import PathLike
+
+import numpy as np
+from numpy.typing import NDArray
+
+__version__: str
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bloom filter (rust_ext/src/bloom.rs, bindings/bloom.rs); wrapper: dolma_py.dedupe.bloom
+# ---------------------------------------------------------------------------------------------------------------
+
+BLOOM_MAX_HASHES: int
+BLOOM_DEFAULT_HASHES: int
+BLOOM_FORMAT_VERSION: int
+BLOOM_HASH_ALGORITHM: str
+
+class BloomFilter:
+    """Thread-safe Bloom filter over uint64 key hashes; batch methods release the GIL."""
+
+    def __new__(cls, num_bits: int, num_hashes: int, seed: int = 0) -> BloomFilter: ...
+    @staticmethod
+    def from_expected(expected_items: int, fpr: float, seed: int = 0) -> BloomFilter: ...
+    @staticmethod
+    def from_size(size_in_bytes: int, expected_items: int | None = None, seed: int = 0) -> BloomFilter: ...
+    @staticmethod
+    def plan(expected_items: int, fpr: float) -> tuple[int, int]: ...
+    @staticmethod
+    def load(path: str | PathLike[str], read_only: bool = False, mmap: bool = False) -> BloomFilter: ...
+    def save(self, path: str | PathLike[str]) -> None: ...
+    @property
+    def num_bits(self) -> int: ...
+    @property
+    def num_hashes(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def read_only(self) -> bool: ...
+    @property
+    def size_in_bytes(self) -> int: ...
+    def fill_ratio(self) -> float: ...
+    def estimated_fpr(self) -> float: ...
+    def estimated_items(self) -> float: ...
+    def contains(self, hashes: NDArray[np.uint64]) -> NDArray[np.bool_]: ...
+    def insert(self, hashes: NDArray[np.uint64]) -> None: ...
+    def check_and_insert(self, hashes: NDArray[np.uint64]) -> NDArray[np.bool_]: ...
+    def merge(self, other: BloomFilter) -> None: ...
+
+# ---------------------------------------------------------------------------------------------------------------
+# Text kernels (rust_ext/src/text.rs, segment.rs, bindings/text.rs); wrapper: dolma_py.text
+# All offsets are code points; `offsets` arrays have len(texts) + 1 entries grouping rows per text.
+# ---------------------------------------------------------------------------------------------------------------
+
+class Normalization:
+    def __init__(
+        self,
+        *,
+        lowercase: bool = False,
+        collapse_whitespace: bool = False,
+        strip_punctuation: bool = False,
+        strip_digits: bool = False,
+    ) -> None: ...
+    @property
+    def lowercase(self) -> bool: ...
+    @property
+    def collapse_whitespace(self) -> bool: ...
+    @property
+    def strip_punctuation(self) -> bool: ...
+    @property
+    def strip_digits(self) -> bool: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+def normalize_texts(texts: list[str] | tuple[str, ...], normalization: Normalization) -> list[str]: ...
+def hash_texts(
+    texts: list[str] | tuple[str, ...], *, normalization: Normalization | None = None, seed: int = 0
+) -> NDArray[np.uint64]: ...
+def word_spans(
+    texts: list[str] | tuple[str, ...], *, word_mode: str = "bounds"
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]: ...
+def word_counts(texts: list[str] | tuple[str, ...], *, word_mode: str = "bounds") -> NDArray[np.int64]: ...
+def split_paragraphs(
+    texts: list[str] | tuple[str, ...], *, separator: str = "\n", include_separator: bool = True
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]: ...
+def paragraph_hashes(
+    texts: list[str] | tuple[str, ...],
+    *,
+    separator: str = "\n",
+    normalization: Normalization | None = None,
+    seed: int = 0,
+    min_length: int = 0,
+    min_words: int = 0,
+    skip_empty: bool = False,
+    word_mode: str = "bounds",
+    include_separator: bool = True,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.uint64]]: ...
+def ngram_hashes(
+    texts: list[str] | tuple[str, ...],
+    n: int,
+    *,
+    stride: int = 1,
+    normalization: Normalization | None = None,
+    seed: int = 0,
+    word_mode: str = "bounds",
+) -> tuple[NDArray[np.int64], NDArray[np.uint64]]: ...
+def paragraph_ngram_hashes(
+    texts: list[str] | tuple[str, ...],
+    n: int,
+    *,
+    stride: int = 1,
+    separator: str = "\n",
+    normalization: Normalization | None = None,
+    seed: int = 0,
+    min_length: int = 0,
+    min_words: int = 0,
+    skip_empty: bool = False,
+    word_mode: str = "bounds",
+    include_separator: bool = True,
+) -> tuple[
+    NDArray[np.int64],  # offsets (paragraphs per text)
+    NDArray[np.int64],  # start
+    NDArray[np.int64],  # end
+    NDArray[np.uint64],  # paragraph hashes
+    NDArray[np.int64],  # num_words
+    NDArray[np.int64],  # ngram_offsets (n-grams per paragraph)
+    NDArray[np.uint64],  # ngram hashes
+]: ...

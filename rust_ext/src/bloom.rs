@@ -1,0 +1,910 @@
+//! A thread-safe Bloom filter over pre-hashed 64-bit keys, with a versioned on-disk format.
+//!
+//! Keys arrive already hashed (the caller hashes text once with seeded xxh3-64, see `text.rs`); the k bit
+//! positions are derived from that single hash by enhanced double hashing, reduced to `[0, num_bits)` with a
+//! 128-bit multiply (exact for any bit count, including non-powers of two and counts above 2^32).
+//! Bits live in `AtomicU64` words, so concurrent inserts from many threads are safe without locks.
+
+use std::alloc::{alloc_zeroed, Layout};
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use memmap2::{Mmap, MmapMut, MmapOptions};
+use rayon::prelude::*;
+
+/// Largest number of hash functions a filter may use (dolma's unbounded formula gives thousands).
+pub const MAX_HASHES: u32 = 16;
+/// k used by `from_size` when no expected item count is given: optimal at ~10 bits/item (~1% FPR).
+pub const DEFAULT_HASHES: u32 = 7;
+/// File magic and current format version.
+pub const MAGIC: [u8; 8] = *b"DPYBLOOM";
+pub const FORMAT_VERSION: u32 = 1;
+/// Id and name of the key hash (xxh3-64, seeded with the filter's `seed`) recorded in the header.
+pub const HASH_ALGORITHM_ID: u32 = 1;
+pub const HASH_ALGORITHM_NAME: &str = "xxh3_64";
+/// Id of the position scheme (splitmix64-mixed enhanced double hashing + multiply-shift reduction).
+pub const POSITION_SCHEME_ID: u32 = 1;
+/// Header size in bytes; a multiple of 8 so mmapped words stay aligned.
+pub const HEADER_LEN: usize = 72;
+
+/// Batches at least this large are split across the rayon pool for `contains` / `insert`.
+const PARALLEL_MIN_BATCH: usize = 1 << 16;
+/// How many keys ahead the batch loops prefetch bit words.
+const PREFETCH_DISTANCE: usize = 8;
+
+#[derive(Debug)]
+pub enum BloomError {
+    /// A sizing argument or a file header value is out of range.
+    InvalidArgument(String),
+    /// An insert was attempted on a filter opened read-only.
+    ReadOnly,
+    /// Two filters with different shapes cannot be merged.
+    ShapeMismatch(String),
+    /// The file is not a filter in a format this build understands.
+    Format {
+        path: PathBuf,
+        message: String,
+    },
+    Io {
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for BloomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BloomError::InvalidArgument(msg) => write!(f, "{msg}"),
+            BloomError::ReadOnly => write!(f, "bloom filter was opened read-only; inserts are not allowed"),
+            BloomError::ShapeMismatch(msg) => write!(f, "cannot merge bloom filters: {msg}"),
+            BloomError::Format { path, message } => {
+                write!(f, "{}: not a valid dolma_py bloom filter: {message}", path.display())
+            }
+            BloomError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for BloomError {}
+
+pub type Result<T> = std::result::Result<T, BloomError>;
+
+fn invalid(msg: impl Into<String>) -> BloomError {
+    BloomError::InvalidArgument(msg.into())
+}
+
+/// Number of bits and hash functions for `expected_items` keys at false-positive rate `fpr`.
+///
+/// k = round(-log2 fpr) clamped to 1..=MAX_HASHES, then the smallest m with (1 - e^(-kn/m))^k <= fpr;
+/// for fpr >= 2^-16 this is the textbook optimum m = -n ln p / ln^2 2, below it m grows slightly to keep k capped.
+pub fn plan(expected_items: u64, fpr: f64) -> Result<(u64, u32)> {
+    if expected_items == 0 {
+        return Err(invalid("expected_items must be > 0"));
+    }
+    if !(fpr > 0.0 && fpr < 1.0) {
+        return Err(invalid(format!("false-positive rate must be in (0, 1), got {fpr}")));
+    }
+    let k = (-fpr.log2()).round().clamp(1.0, MAX_HASHES as f64) as u32;
+    let n = expected_items as f64;
+    let per_hash = fpr.powf(1.0 / k as f64);
+    let bits = (-(k as f64) * n / (-per_hash).ln_1p()).ceil();
+    if !bits.is_finite() || bits >= u64::MAX as f64 {
+        return Err(invalid(format!(
+            "a filter for {expected_items} items at fpr {fpr} is too large"
+        )));
+    }
+    Ok(((bits as u64).max(64), k))
+}
+
+/// Optimal k for `num_bits` bits holding `expected_items` keys: round(m/n * ln 2), clamped to 1..=MAX_HASHES.
+pub fn optimal_num_hashes(num_bits: u64, expected_items: u64) -> Result<u32> {
+    if num_bits == 0 {
+        return Err(invalid("bloom filter size must be > 0"));
+    }
+    if expected_items == 0 {
+        return Err(invalid("expected_items must be > 0"));
+    }
+    let k = (num_bits as f64 / expected_items as f64 * std::f64::consts::LN_2).round();
+    Ok(k.clamp(1.0, MAX_HASHES as f64) as u32)
+}
+
+/// splitmix64's finalizer: a bijective mixer, so even sequential or low-entropy keys spread over all bits.
+#[inline(always)]
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Maps a uniform 64-bit value onto `[0, n)` without division (Lemire's multiply-shift).
+#[inline(always)]
+fn reduce(x: u64, n: u64) -> u64 {
+    ((x as u128 * n as u128) >> 64) as u64
+}
+
+/// The k bit positions of `hash` in a filter of `num_bits` bits (enhanced double hashing).
+#[inline(always)]
+fn for_each_position(hash: u64, num_hashes: u32, num_bits: u64, mut f: impl FnMut(u64)) {
+    let mut x = mix64(hash);
+    let mut y = mix64(hash ^ 0x9E37_79B9_7F4A_7C15);
+    for i in 0..num_hashes as u64 {
+        f(reduce(x, num_bits));
+        x = x.wrapping_add(y);
+        y = y.wrapping_add(i);
+    }
+}
+
+#[inline(always)]
+fn prefetch(word: &AtomicU64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is a hint; it never faults and the address is a valid reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(word as *const AtomicU64 as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = word;
+}
+
+/// Owner of the memory behind the bit words; `words` in `BloomFilter` points into it.
+enum Storage {
+    Heap(#[allow(dead_code)] Box<[AtomicU64]>),
+    MappedReadOnly(#[allow(dead_code)] Mmap),
+    MappedPrivate(#[allow(dead_code)] MmapMut),
+}
+
+pub struct BloomFilter {
+    _storage: Storage,
+    words: NonNull<AtomicU64>,
+    num_words: usize,
+    num_bits: u64,
+    num_hashes: u32,
+    seed: u64,
+    read_only: bool,
+}
+
+// SAFETY: `words` points into memory owned by `_storage` for the filter's whole life and is only accessed
+// through `AtomicU64`, which is `Sync`; read-only mappings are never written (inserts check `read_only`).
+unsafe impl Send for BloomFilter {}
+unsafe impl Sync for BloomFilter {}
+
+/// Converts a zeroed/decoded `Vec<u64>` into atomics without copying (identical layout).
+fn into_atomic_words(words: Vec<u64>) -> Box<[AtomicU64]> {
+    let boxed = words.into_boxed_slice();
+    // SAFETY: AtomicU64 has the same size, alignment and bit validity as u64.
+    unsafe { Box::from_raw(Box::into_raw(boxed) as *mut [AtomicU64]) }
+}
+
+/// A zeroed word vector, or an error instead of an abort when the allocation fails. Zeroed allocations of
+/// this size come from fresh mmapped pages, so a huge filter costs nothing until its bits are touched.
+fn zeroed_words(num_words: usize) -> Result<Vec<u64>> {
+    let too_big = || invalid(format!("cannot allocate {num_words} x 8 bytes for the bloom filter"));
+    let layout = Layout::array::<u64>(num_words).map_err(|_| too_big())?;
+    if layout.size() == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: the layout has non-zero size; a non-null result is a zeroed block of `num_words` u64s from the
+    // global allocator with exactly this layout, which is what `Vec::from_raw_parts` requires.
+    unsafe {
+        let ptr = alloc_zeroed(layout) as *mut u64;
+        if ptr.is_null() {
+            return Err(too_big());
+        }
+        Ok(Vec::from_raw_parts(ptr, num_words, num_words))
+    }
+}
+
+fn words_for_bits(num_bits: u64) -> Result<usize> {
+    usize::try_from(num_bits.div_ceil(64)).map_err(|_| invalid(format!("{num_bits} bits do not fit in memory")))
+}
+
+/// Parsed and validated file header.
+struct Header {
+    num_bits: u64,
+    num_hashes: u32,
+    seed: u64,
+    num_words: usize,
+}
+
+impl Header {
+    fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[0..8].copy_from_slice(&MAGIC);
+        out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+        out[16..24].copy_from_slice(&self.num_bits.to_le_bytes());
+        out[24..28].copy_from_slice(&self.num_hashes.to_le_bytes());
+        out[28..32].copy_from_slice(&HASH_ALGORITHM_ID.to_le_bytes());
+        out[32..40].copy_from_slice(&self.seed.to_le_bytes());
+        out[40..44].copy_from_slice(&POSITION_SCHEME_ID.to_le_bytes());
+        // 44..48 reserved (zero)
+        out[48..56].copy_from_slice(&(self.num_words as u64).to_le_bytes());
+        out[56..56 + HASH_ALGORITHM_NAME.len()].copy_from_slice(HASH_ALGORITHM_NAME.as_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8; HEADER_LEN], path: &Path, file_len: u64) -> Result<Header> {
+        let bad = |message: String| BloomError::Format {
+            path: path.to_path_buf(),
+            message,
+        };
+        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
+        if bytes[0..8] != MAGIC {
+            return Err(bad(format!(
+                "bad magic bytes {:?} (expected {:?})",
+                &bytes[0..8],
+                MAGIC
+            )));
+        }
+        let version = u32_at(8);
+        if version != FORMAT_VERSION {
+            return Err(bad(format!(
+                "unsupported format version {version} (this build reads {FORMAT_VERSION})"
+            )));
+        }
+        if u32_at(12) as usize != HEADER_LEN {
+            return Err(bad(format!("header length {} (expected {HEADER_LEN})", u32_at(12))));
+        }
+        let (algorithm, scheme) = (u32_at(28), u32_at(40));
+        let name_end = bytes[56..].iter().position(|&b| b == 0).map_or(HEADER_LEN, |p| 56 + p);
+        let name = String::from_utf8_lossy(&bytes[56..name_end]);
+        if algorithm != HASH_ALGORITHM_ID || name != HASH_ALGORITHM_NAME {
+            return Err(bad(format!("unknown key hash algorithm {algorithm} ({name:?})")));
+        }
+        if scheme != POSITION_SCHEME_ID {
+            return Err(bad(format!("unknown bit position scheme {scheme}")));
+        }
+        let (num_bits, num_hashes, num_words) = (u64_at(16), u32_at(24), u64_at(48));
+        if num_bits == 0 || num_words != num_bits.div_ceil(64) {
+            return Err(bad(format!("inconsistent size: {num_bits} bits in {num_words} words")));
+        }
+        if !(1..=MAX_HASHES).contains(&num_hashes) {
+            return Err(bad(format!("number of hashes {num_hashes} outside 1..={MAX_HASHES}")));
+        }
+        let expected_len = num_words.checked_mul(8).and_then(|b| b.checked_add(HEADER_LEN as u64));
+        if expected_len != Some(file_len) {
+            return Err(bad(format!(
+                "file is {file_len} bytes, header implies {expected_len:?}"
+            )));
+        }
+        let num_words = usize::try_from(num_words).map_err(|_| bad("too large for this platform".into()))?;
+        Ok(Header {
+            num_bits,
+            num_hashes,
+            seed: u64_at(32),
+            num_words,
+        })
+    }
+}
+
+impl BloomFilter {
+    /// An empty filter with exactly `num_bits` bits and `num_hashes` hash functions.
+    pub fn new(num_bits: u64, num_hashes: u32, seed: u64) -> Result<Self> {
+        if num_bits == 0 {
+            return Err(invalid("bloom filter size must be > 0"));
+        }
+        if !(1..=MAX_HASHES).contains(&num_hashes) {
+            return Err(invalid(format!(
+                "num_hashes must be in 1..={MAX_HASHES}, got {num_hashes}"
+            )));
+        }
+        let words = zeroed_words(words_for_bits(num_bits)?)?;
+        Ok(Self::from_heap(
+            into_atomic_words(words),
+            num_bits,
+            num_hashes,
+            seed,
+            false,
+        ))
+    }
+
+    /// A filter sized for `expected_items` keys at false-positive rate `fpr` (see [`plan`]).
+    pub fn from_expected(expected_items: u64, fpr: f64, seed: u64) -> Result<Self> {
+        let (num_bits, num_hashes) = plan(expected_items, fpr)?;
+        Self::new(num_bits, num_hashes, seed)
+    }
+
+    /// A filter of `size_in_bytes` bytes; k is optimal for `expected_items`, or DEFAULT_HASHES without it.
+    pub fn from_size(size_in_bytes: u64, expected_items: Option<u64>, seed: u64) -> Result<Self> {
+        if size_in_bytes == 0 {
+            return Err(invalid("size_in_bytes must be > 0"));
+        }
+        let num_bits = size_in_bytes
+            .checked_mul(8)
+            .ok_or_else(|| invalid(format!("size_in_bytes {size_in_bytes} is too large")))?;
+        let num_hashes = match expected_items {
+            Some(n) => optimal_num_hashes(num_bits, n)?,
+            None => DEFAULT_HASHES,
+        };
+        Self::new(num_bits, num_hashes, seed)
+    }
+
+    fn from_heap(words: Box<[AtomicU64]>, num_bits: u64, num_hashes: u32, seed: u64, read_only: bool) -> Self {
+        let num_words = words.len();
+        let ptr = NonNull::new(words.as_ptr() as *mut AtomicU64).expect("boxed slice pointer is non-null");
+        BloomFilter {
+            _storage: Storage::Heap(words),
+            words: ptr,
+            num_words,
+            num_bits,
+            num_hashes,
+            seed,
+            read_only,
+        }
+    }
+
+    #[inline(always)]
+    fn words(&self) -> &[AtomicU64] {
+        // SAFETY: see the `Send`/`Sync` impls; the pointer and length describe memory owned by `_storage`.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr(), self.num_words) }
+    }
+
+    pub fn num_bits(&self) -> u64 {
+        self.num_bits
+    }
+    pub fn num_hashes(&self) -> u32 {
+        self.num_hashes
+    }
+    /// Seed the keys must be hashed with (recorded in the file so producers and readers agree).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+    /// Bytes of bit storage (whole 64-bit words).
+    pub fn size_in_bytes(&self) -> u64 {
+        self.num_words as u64 * 8
+    }
+
+    /// Number of bits set (parallel popcount).
+    pub fn count_ones(&self) -> u64 {
+        self.words()
+            .par_iter()
+            .map(|w| w.load(Ordering::Relaxed).count_ones() as u64)
+            .sum()
+    }
+
+    /// Fraction of the filter's bits that are set.
+    pub fn fill_ratio(&self) -> f64 {
+        self.count_ones() as f64 / self.num_bits as f64
+    }
+
+    /// False-positive rate of a lookup right now: fill_ratio ^ k.
+    pub fn estimated_fpr(&self) -> f64 {
+        self.fill_ratio().powi(self.num_hashes as i32)
+    }
+
+    /// Estimated number of distinct keys inserted: -(m/k) ln(1 - fill) (Swamidass & Baldi).
+    pub fn estimated_items(&self) -> f64 {
+        let (m, k) = (self.num_bits as f64, self.num_hashes as f64);
+        -(m / k) * (-self.fill_ratio()).ln_1p()
+    }
+
+    #[inline(always)]
+    fn prefetch_key(&self, words: &[AtomicU64], hash: u64) {
+        for_each_position(hash, self.num_hashes, self.num_bits, |p| {
+            prefetch(&words[(p >> 6) as usize])
+        });
+    }
+
+    #[inline(always)]
+    fn contains_one(&self, words: &[AtomicU64], hash: u64) -> bool {
+        let mut all = true;
+        for_each_position(hash, self.num_hashes, self.num_bits, |p| {
+            all &= words[(p >> 6) as usize].load(Ordering::Relaxed) & (1u64 << (p & 63)) != 0;
+        });
+        all
+    }
+
+    /// Sets the key's bits; returns whether they were all set already. Loads first so misses overlap and
+    /// only missing bits pay for a locked `fetch_or`.
+    #[inline(always)]
+    fn insert_one(&self, words: &[AtomicU64], hash: u64) -> bool {
+        let mut seen = true;
+        for_each_position(hash, self.num_hashes, self.num_bits, |p| {
+            let (word, mask) = (&words[(p >> 6) as usize], 1u64 << (p & 63));
+            if word.load(Ordering::Relaxed) & mask == 0 {
+                seen &= word.fetch_or(mask, Ordering::Relaxed) & mask != 0;
+            }
+        });
+        seen
+    }
+
+    /// Runs `op` over `hashes` in order, writing one result per key, with software prefetching.
+    fn run_batch(&self, hashes: &[u64], out: &mut [bool], op: impl Fn(&[AtomicU64], u64) -> bool) {
+        let words = self.words();
+        for &h in hashes.iter().take(PREFETCH_DISTANCE) {
+            self.prefetch_key(words, h);
+        }
+        for (i, (&h, o)) in hashes.iter().zip(out.iter_mut()).enumerate() {
+            if let Some(&ahead) = hashes.get(i + PREFETCH_DISTANCE) {
+                self.prefetch_key(words, ahead);
+            }
+            *o = op(words, h);
+        }
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            Err(BloomError::ReadOnly)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Membership of each key (parallel for large batches).
+    pub fn contains(&self, hashes: &[u64], out: &mut [bool]) {
+        assert_eq!(hashes.len(), out.len());
+        let op = |w: &[AtomicU64], h: u64| self.contains_one(w, h);
+        if hashes.len() >= PARALLEL_MIN_BATCH {
+            hashes
+                .par_chunks(PARALLEL_MIN_BATCH / 4)
+                .zip(out.par_chunks_mut(PARALLEL_MIN_BATCH / 4))
+                .for_each(|(h, o)| self.run_batch(h, o, op));
+        } else {
+            self.run_batch(hashes, out, op);
+        }
+    }
+
+    /// Inserts every key (parallel for large batches; atomics make this safe).
+    pub fn insert(&self, hashes: &[u64]) -> Result<()> {
+        self.check_writable()?;
+        let words = self.words();
+        let insert_chunk = |chunk: &[u64]| {
+            for (i, &h) in chunk.iter().enumerate() {
+                if let Some(&ahead) = chunk.get(i + PREFETCH_DISTANCE) {
+                    self.prefetch_key(words, ahead);
+                }
+                self.insert_one(words, h);
+            }
+        };
+        if hashes.len() >= PARALLEL_MIN_BATCH {
+            hashes.par_chunks(PARALLEL_MIN_BATCH / 4).for_each(insert_chunk);
+        } else {
+            insert_chunk(hashes);
+        }
+        Ok(())
+    }
+
+    /// For each key in order: was it already present? Then insert it. Sequential, so a key repeated
+    /// within the batch reports `true` the second time.
+    pub fn check_and_insert(&self, hashes: &[u64], out: &mut [bool]) -> Result<()> {
+        self.check_writable()?;
+        assert_eq!(hashes.len(), out.len());
+        self.run_batch(hashes, out, |w, h| self.insert_one(w, h));
+        Ok(())
+    }
+
+    /// ORs `other`'s bits into this filter; both must have the same bit count, k and seed.
+    pub fn merge(&self, other: &BloomFilter) -> Result<()> {
+        self.check_writable()?;
+        let shape = |f: &BloomFilter| (f.num_bits, f.num_hashes, f.seed);
+        if shape(self) != shape(other) {
+            return Err(BloomError::ShapeMismatch(format!(
+                "(num_bits, num_hashes, seed) {:?} != {:?}",
+                shape(self),
+                shape(other)
+            )));
+        }
+        self.words()
+            .par_iter()
+            .zip(other.words().par_iter())
+            .for_each(|(a, b)| {
+                let bits = b.load(Ordering::Relaxed);
+                if bits != 0 {
+                    a.fetch_or(bits, Ordering::Relaxed);
+                }
+            });
+        Ok(())
+    }
+
+    fn header(&self) -> Header {
+        Header {
+            num_bits: self.num_bits,
+            num_hashes: self.num_hashes,
+            seed: self.seed,
+            num_words: self.num_words,
+        }
+    }
+
+    /// Writes the filter to `path` atomically: a temporary file in the same directory, fsync, rename.
+    /// Keys inserted by other threads while saving may or may not be included.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        static SAVE_COUNTER: AtomicU64 = AtomicU64::new(0);
+        let io_err = |source: io::Error| BloomError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| invalid(format!("{}: not a file path", path.display())))?;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
+            fs::create_dir_all(dir).map_err(io_err)?;
+        }
+        let unique = SAVE_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp_name = format!(".{}.tmp-{}-{unique}", file_name.to_string_lossy(), std::process::id());
+        let tmp = dir.map_or_else(|| PathBuf::from(&tmp_name), |d| d.join(&tmp_name));
+        let written = self.write_to(&tmp).and_then(|()| fs::rename(&tmp, path));
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err(e));
+        }
+        Ok(())
+    }
+
+    fn write_to(&self, path: &Path) -> io::Result<()> {
+        let file = File::create(path)?;
+        let mut out = BufWriter::with_capacity(1 << 20, &file);
+        out.write_all(&self.header().encode())?;
+        let mut buf = Vec::with_capacity(1 << 16);
+        for chunk in self.words().chunks(8192) {
+            buf.clear();
+            for w in chunk {
+                buf.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+            }
+            out.write_all(&buf)?;
+        }
+        out.flush()?;
+        drop(out);
+        file.sync_all()
+    }
+
+    /// Opens a filter saved by [`save`]. With `mmap`, pages load lazily from the file: read-only filters map
+    /// it shared (the file is never written), writable ones map it copy-on-write (changes stay in memory
+    /// until `save`). Without `mmap` the bits are read into memory.
+    pub fn load(path: &Path, read_only: bool, mmap: bool) -> Result<Self> {
+        let io_err = |source: io::Error| BloomError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io_err)?;
+        let file_len = file.metadata().map_err(io_err)?.len();
+        let mut head = [0u8; HEADER_LEN];
+        if file_len < HEADER_LEN as u64 {
+            return Err(BloomError::Format {
+                path: path.to_path_buf(),
+                message: format!("file is {file_len} bytes, shorter than the {HEADER_LEN}-byte header"),
+            });
+        }
+        file.read_exact(&mut head).map_err(io_err)?;
+        let header = Header::decode(&head, path, file_len)?;
+        let filter = if mmap && cfg!(target_endian = "little") {
+            Self::map(&file, header, read_only).map_err(io_err)?
+        } else {
+            let mut words = zeroed_words(header.num_words)?;
+            // SAFETY: viewing initialised u64s as bytes is always valid.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, words.len() * 8) };
+            file.read_exact(bytes).map_err(io_err)?;
+            for w in words.iter_mut() {
+                *w = u64::from_le(*w);
+            }
+            Self::from_heap(
+                into_atomic_words(words),
+                header.num_bits,
+                header.num_hashes,
+                header.seed,
+                read_only,
+            )
+        };
+        filter.check_padding(path)?;
+        Ok(filter)
+    }
+
+    fn map(file: &File, header: Header, read_only: bool) -> io::Result<Self> {
+        let options = {
+            let mut o = MmapOptions::new();
+            o.offset(0).len(HEADER_LEN + header.num_words * 8);
+            o
+        };
+        // SAFETY: the mapping is only accessed through atomics; as with any mmap, another process truncating
+        // the file underneath us is outside what we can guard against (save() replaces files by rename).
+        let (storage, base) = unsafe {
+            if read_only {
+                let m = options.map(file)?;
+                let base = m.as_ptr() as *mut u8;
+                (Storage::MappedReadOnly(m), base)
+            } else {
+                let mut m = options.map_copy(file)?;
+                let base = m.as_mut_ptr();
+                (Storage::MappedPrivate(m), base)
+            }
+        };
+        // SAFETY: HEADER_LEN is a multiple of 8 and mappings are page-aligned, so the words are aligned.
+        let words = NonNull::new(unsafe { base.add(HEADER_LEN) } as *mut AtomicU64).expect("mmap base is non-null");
+        debug_assert_eq!(words.as_ptr() as usize % 8, 0);
+        Ok(BloomFilter {
+            _storage: storage,
+            words,
+            num_words: header.num_words,
+            num_bits: header.num_bits,
+            num_hashes: header.num_hashes,
+            seed: header.seed,
+            read_only,
+        })
+    }
+
+    /// Bits past `num_bits` in the last word are never set by inserts; any set there means corruption.
+    fn check_padding(&self, path: &Path) -> Result<()> {
+        let used = (self.num_bits % 64) as u32;
+        let last = self.words().last().map_or(0, |w| w.load(Ordering::Relaxed));
+        if used != 0 && last >> used != 0 {
+            return Err(BloomError::Format {
+                path: path.to_path_buf(),
+                message: "bits set beyond the filter's bit count (corrupt file)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(n: u64, salt: u64) -> Vec<u64> {
+        (0..n)
+            .map(|i| mix64(i.wrapping_add(salt.wrapping_mul(0x1000_0000_0000))))
+            .collect()
+    }
+
+    #[test]
+    fn plan_matches_textbook_sizing() {
+        let (m, k) = plan(1_000_000, 0.01).unwrap();
+        assert_eq!(k, 7);
+        let optimal = -1e6 * 0.01f64.ln() / std::f64::consts::LN_2.powi(2);
+        assert!((m as f64 / optimal - 1.0).abs() < 0.01, "m={m} optimal={optimal}");
+        let (m, k) = plan(1000, 1e-12).unwrap();
+        assert_eq!(k, MAX_HASHES);
+        let fpr = (1.0 - (-(k as f64) * 1000.0 / m as f64).exp()).powi(k as i32);
+        assert!(fpr <= 1e-12 * 1.0001, "capped k still meets the target: {fpr}");
+    }
+
+    #[test]
+    fn k_is_capped_where_dolma_is_not() {
+        // dolma gives a 1,000-item, 1 MiB filter ~5,815 hash functions.
+        assert_eq!(optimal_num_hashes(8 << 20, 1000).unwrap(), MAX_HASHES);
+        assert_eq!(optimal_num_hashes(64, 1_000_000).unwrap(), 1);
+        assert_eq!(optimal_num_hashes(9_585_059, 1_000_000).unwrap(), 7);
+        let f = BloomFilter::from_size(1 << 20, None, 0).unwrap();
+        assert_eq!(
+            (f.num_hashes(), f.num_bits(), f.size_in_bytes()),
+            (DEFAULT_HASHES, 8 << 20, 1 << 20)
+        );
+        assert_eq!(
+            BloomFilter::from_size(1 << 20, Some(1000), 0).unwrap().num_hashes(),
+            MAX_HASHES
+        );
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        for fpr in [0.0, 1.0, -0.5, 1.5, f64::NAN] {
+            assert!(
+                matches!(plan(10, fpr), Err(BloomError::InvalidArgument(_))),
+                "fpr {fpr}"
+            );
+        }
+        assert!(plan(0, 0.01).is_err());
+        assert!(BloomFilter::from_size(0, None, 0).is_err());
+        assert!(BloomFilter::from_size(10, Some(0), 0).is_err());
+        assert!(BloomFilter::new(0, 3, 0).is_err());
+        assert!(BloomFilter::new(64, 0, 0).is_err());
+        assert!(BloomFilter::new(64, MAX_HASHES + 1, 0).is_err());
+        assert!(
+            matches!(BloomFilter::new(u64::MAX, 3, 0), Err(BloomError::InvalidArgument(_))),
+            "no abort"
+        );
+    }
+
+    #[test]
+    fn positions_cover_non_power_of_two_and_huge_sizes() {
+        for num_bits in [1u64, 63, 65, 1000, 999_983, (1 << 33) + 17, u64::MAX] {
+            let mut seen_high = false;
+            for h in keys(2000, num_bits) {
+                for_each_position(h, 9, num_bits, |p| {
+                    assert!(p < num_bits);
+                    seen_high |= p >= num_bits / 2;
+                });
+            }
+            assert!(
+                seen_high || num_bits == 1,
+                "positions reach the upper half for {num_bits} bits"
+            );
+        }
+        // Positions spread evenly over a non-power-of-two range, including past 2^32.
+        let num_bits = 3u64 << 32;
+        let mut buckets = [0u32; 3];
+        for h in keys(30_000, 7) {
+            for_each_position(h, 4, num_bits, |p| buckets[(p >> 32) as usize] += 1);
+        }
+        for b in buckets {
+            assert!((b as f64 - 40_000.0).abs() < 1_500.0, "{buckets:?}");
+        }
+    }
+
+    #[test]
+    fn no_false_negatives_and_fpr_close_to_target() {
+        let f = BloomFilter::from_expected(100_000, 0.01, 0).unwrap();
+        let inserted = keys(100_000, 1);
+        f.insert(&inserted).unwrap();
+        let mut out = vec![false; inserted.len()];
+        f.contains(&inserted, &mut out);
+        assert!(out.iter().all(|&b| b));
+        let probes = keys(200_000, 2);
+        let mut out = vec![false; probes.len()];
+        f.contains(&probes, &mut out);
+        let fpr = out.iter().filter(|&&b| b).count() as f64 / probes.len() as f64;
+        assert!(fpr < 0.015 && fpr > 0.006, "fpr {fpr}");
+        assert!(
+            (f.estimated_fpr() - 0.01).abs() < 0.003,
+            "estimated {}",
+            f.estimated_fpr()
+        );
+        assert!((f.estimated_items() / 100_000.0 - 1.0).abs() < 0.02);
+        // Sequential (non-hashed) keys are mixed before use and behave the same.
+        let g = BloomFilter::from_expected(10_000, 0.01, 0).unwrap();
+        g.insert(&(0..10_000).collect::<Vec<u64>>()).unwrap();
+        let probes: Vec<u64> = (1_000_000..1_100_000).collect();
+        let mut out = vec![false; probes.len()];
+        g.contains(&probes, &mut out);
+        assert!((out.iter().filter(|&&b| b).count() as f64) < 1_500.0);
+    }
+
+    #[test]
+    fn parallel_batches_agree_with_sequential() {
+        let f = BloomFilter::new(1 << 20, 5, 0).unwrap();
+        let big = keys(3 * PARALLEL_MIN_BATCH as u64, 3);
+        f.insert(&big).unwrap();
+        let mut out = vec![false; big.len()];
+        f.contains(&big, &mut out);
+        assert!(out.iter().all(|&b| b));
+    }
+
+    #[test]
+    fn check_and_insert_is_sequential_within_a_batch() {
+        let f = BloomFilter::new(1 << 16, 4, 0).unwrap();
+        let mut out = vec![false; 4];
+        f.check_and_insert(&[5, 6, 5, 5], &mut out).unwrap();
+        assert_eq!(out, [false, false, true, true]);
+        f.check_and_insert(&[6, 7, 7, 8], &mut out).unwrap();
+        assert_eq!(out, [true, false, true, false]);
+    }
+
+    #[test]
+    fn fill_ratio_counts_set_bits() {
+        let f = BloomFilter::new(100, 1, 0).unwrap();
+        assert_eq!(f.fill_ratio(), 0.0);
+        f.insert(&[42]).unwrap();
+        assert_eq!(f.fill_ratio(), 0.01);
+        assert_eq!(f.estimated_fpr(), 0.01);
+    }
+
+    #[test]
+    fn save_load_round_trip_and_mmap() {
+        let dir = tempfile::tempdir().unwrap();
+        for num_bits in [1u64 << 16, 1000, 64 * 7 + 5] {
+            let f = BloomFilter::new(num_bits, 3, 99).unwrap();
+            let ks = keys(300, num_bits);
+            f.insert(&ks).unwrap();
+            let path = dir.path().join(format!("sub/f{num_bits}.bin"));
+            f.save(&path).unwrap();
+            assert_eq!(
+                fs::metadata(&path).unwrap().len(),
+                HEADER_LEN as u64 + num_bits.div_ceil(64) * 8
+            );
+            for (read_only, mmap) in [(false, false), (true, false), (false, true), (true, true)] {
+                let g = BloomFilter::load(&path, read_only, mmap).unwrap();
+                assert_eq!(
+                    (g.num_bits(), g.num_hashes(), g.seed(), g.read_only()),
+                    (num_bits, 3, 99, read_only)
+                );
+                assert_eq!(g.count_ones(), f.count_ones());
+                let mut out = vec![false; ks.len()];
+                g.contains(&ks, &mut out);
+                assert!(out.iter().all(|&b| b));
+            }
+        }
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("sub")).unwrap().collect();
+        assert_eq!(leftovers.len(), 3, "no temporary files left behind");
+    }
+
+    #[test]
+    fn writable_mmap_is_copy_on_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        BloomFilter::new(4096, 3, 0).unwrap().save(&path).unwrap();
+        let before = fs::read(&path).unwrap();
+        let g = BloomFilter::load(&path, false, true).unwrap();
+        g.insert(&keys(100, 5)).unwrap();
+        assert!(g.count_ones() > 0);
+        assert_eq!(fs::read(&path).unwrap(), before);
+        g.save(&path).unwrap();
+        let h = BloomFilter::load(&path, true, false).unwrap();
+        assert_eq!(h.count_ones(), g.count_ones());
+    }
+
+    #[test]
+    fn read_only_rejects_inserts_and_leaves_file_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        BloomFilter::new(4096, 3, 0).unwrap().save(&path).unwrap();
+        let before = fs::read(&path).unwrap();
+        for mmap in [false, true] {
+            let g = BloomFilter::load(&path, true, mmap).unwrap();
+            assert!(matches!(g.insert(&[1]), Err(BloomError::ReadOnly)));
+            let mut out = [false];
+            assert!(matches!(g.check_and_insert(&[1], &mut out), Err(BloomError::ReadOnly)));
+            let other = BloomFilter::new(4096, 3, 0).unwrap();
+            assert!(matches!(g.merge(&other), Err(BloomError::ReadOnly)));
+            g.contains(&[1], &mut out);
+            assert!(!out[0]);
+        }
+        assert_eq!(fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn merge_ors_bits_and_checks_shape() {
+        let a = BloomFilter::new(10_000, 4, 1).unwrap();
+        let b = BloomFilter::new(10_000, 4, 1).unwrap();
+        let (ka, kb) = (keys(100, 1), keys(100, 2));
+        a.insert(&ka).unwrap();
+        b.insert(&kb).unwrap();
+        a.merge(&b).unwrap();
+        let mut out = vec![false; 200];
+        a.contains(&[ka, kb].concat(), &mut out);
+        assert!(out.iter().all(|&x| x));
+        for other in [
+            BloomFilter::new(10_001, 4, 1),
+            BloomFilter::new(10_000, 5, 1),
+            BloomFilter::new(10_000, 4, 2),
+        ] {
+            assert!(matches!(a.merge(&other.unwrap()), Err(BloomError::ShapeMismatch(_))));
+        }
+    }
+
+    #[test]
+    fn load_rejects_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        BloomFilter::new(640, 3, 0).unwrap().save(&path).unwrap();
+        let good = fs::read(&path).unwrap();
+        let corrupt = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut bytes = good.clone();
+            edit(&mut bytes);
+            fs::write(&path, &bytes).unwrap();
+            match BloomFilter::load(&path, true, false) {
+                Err(BloomError::Format { message, .. }) => message,
+                other => panic!("expected a format error, got {:?}", other.map(|_| ())),
+            }
+        };
+        assert!(corrupt(&|b| b[0] = b'X').contains("magic"));
+        assert!(corrupt(&|b| b[8] = 2).contains("version"));
+        assert!(corrupt(&|b| b[24] = 40).contains("hashes"));
+        assert!(corrupt(&|b| b[28] = 9).contains("algorithm"));
+        assert!(corrupt(&|b| b.truncate(100)).contains("bytes"));
+        assert!(corrupt(&|b| b.truncate(10)).contains("header"));
+        assert!(corrupt(&|b| b[16..24].copy_from_slice(&700u64.to_le_bytes())).contains("size"));
+        let missing = BloomFilter::load(&dir.path().join("nope.bin"), true, false);
+        assert!(matches!(missing, Err(BloomError::Io { .. })));
+    }
+
+    #[test]
+    fn load_rejects_bits_past_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        BloomFilter::new(100, 3, 0).unwrap().save(&path).unwrap();
+        let mut bytes = fs::read(&path).unwrap();
+        *bytes.last_mut().unwrap() = 0x80;
+        fs::write(&path, &bytes).unwrap();
+        assert!(matches!(
+            BloomFilter::load(&path, false, false),
+            Err(BloomError::Format { .. })
+        ));
+    }
+}
