@@ -31,6 +31,8 @@ def test_file_then_flags_override(tmp_path: Path) -> None:
     assert config.work_dir.output == "/tmp/w" and config.work_dir.input == "/tmp/i"
     assert config.skip_bad_lines is True
     assert config.documents == ["a/documents/*.gz"]
+    negated = load(tmp_path, "documents: [x]\ntaggers: [a]\noverwrite: true\n", ["--no-overwrite"])
+    assert negated.overwrite is False
 
 
 def test_json_config_and_tagger_mappings(tmp_path: Path) -> None:

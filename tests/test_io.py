@@ -63,6 +63,16 @@ def test_truncated_compressed_file_is_a_data_error(tmp_path: Path, suffix: str) 
         list(iter_lines(str(path)))
 
 
+def test_corrupt_gzip_is_a_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl.gz"
+    write_jsonl(str(path), [{"id": str(i), "text": "word " * 50} for i in range(2000)])
+    data = bytearray(path.read_bytes())
+    data[200:300] = b"x" * 100
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"docs.jsonl.gz:\d+: cannot read compressed data"):
+        list(iter_lines(str(path)))
+
+
 def test_gzip_output_is_deterministic(tmp_path: Path) -> None:
     a, b = tmp_path / "a.gz", tmp_path / "b.gz"
     write_jsonl(str(a), [{"id": "1"}])

@@ -213,6 +213,9 @@ def parse_overrides(schema: type, argv: list[str]) -> dict[str, Any]:
             raise ConfigError(f"command line: unexpected argument {token!r} (options look like --key value)")
         name, eq, inline = token[2:].partition("=")
         dotted = name.replace("-", "_")
+        negated = dotted.startswith("no_") and field_type(schema, dotted) is None
+        if negated:  # dolma's `--no-<flag>` form for booleans
+            dotted = dotted[3:]
         tp = field_type(schema, dotted)
         if tp is None:
             raise ConfigError(f"command line: unknown option '--{name}'; see --help")
@@ -222,7 +225,11 @@ def parse_overrides(schema: type, argv: list[str]) -> dict[str, Any]:
             values.append(argv[i])
             i += 1
         base = _strip_optional(tp)
-        if typing.get_origin(base) is list:
+        if negated:
+            if base is not bool or values:
+                raise ConfigError(f"command line: '--{name}' only negates a boolean option and takes no value")
+            overrides[dotted] = "false"
+        elif typing.get_origin(base) is list:
             overrides[dotted] = values
         elif base is bool and not values:
             overrides[dotted] = "true"

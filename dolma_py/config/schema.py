@@ -25,6 +25,6 @@ class ExecConfig:
     """Execution fields every command shares."""
 
     processes: int = option(1, help="worker processes of the local executor")
-    ray_address: str | None = option(None, help="run on Ray: 'auto', 'local' or host:port (default: local process pool)")
+    ray_address: str | None = option(None, help="run on Ray: 'auto' or host:port (default: local process pool)")
     overwrite: bool = option(False, help="redo units whose outputs already exist")
     dryrun: bool = option(False, help="print the plan (units and outputs) and exit without running")

@@ -7,6 +7,7 @@ import io
 from typing import IO
 
 import zstandard
+from isal import igzip
 
 GZIP_LEVEL = 6
 ZSTD_LEVEL = 3
@@ -69,7 +70,7 @@ def decompressing_reader(raw: IO[bytes], path: str) -> IO[bytes]:
     """Wrap a raw byte stream in the decompressor its suffix calls for."""
     codec = codec_for(path)
     if codec == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        return igzip.IGzipFile(fileobj=raw, mode="rb")  # ISA-L: ~2.5x zlib's decompression speed
     if codec == "zstd":
         return io.BufferedReader(_ZstdReader(raw), buffer_size=1 << 20)
     return raw

@@ -12,6 +12,7 @@ from typing import IO, Any
 
 import orjson
 import zstandard
+from isal.isal_zlib import error as IsalError
 
 from dolma_py.data import Document
 from dolma_py.errors import DataError
@@ -48,7 +49,7 @@ def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
         with open_read(path) as stream:
             for line_no, line in enumerate(stream, start=1):
                 yield line_no, line.rstrip(b"\r\n")
-    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as err:
+    except (EOFError, OSError, zlib.error, IsalError, zstandard.ZstdError) as err:
         raise DataError(path, line_no + 1, f"cannot read compressed data ({err})") from err
 
 

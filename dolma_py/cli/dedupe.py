@@ -1,0 +1,19 @@
+"""`dolma dedupe`: flag duplicate documents, paragraphs or n-gram-overlapping paragraphs with a Bloom filter."""
+
+from __future__ import annotations
+
+from dolma_py.cli.report import report
+from dolma_py.config.dedupe import DedupeConfig
+
+SUMMARY = "deduplicate documents, paragraphs or n-grams with a Bloom filter (resumable, deterministic)"
+CONFIG = DedupeConfig
+
+
+def run(config: DedupeConfig) -> int:
+    from dolma_py.dedupe.pipeline import plan, run_dedupe
+
+    if config.dryrun:
+        for unit in plan(config):
+            print(f"{unit.key} -> {', '.join(unit.outputs)}")
+        return 0
+    return report(*run_dedupe(config))

@@ -1,0 +1,160 @@
+"""Schema of `dolma dedupe`, accepting dolma's deduper config fields (plus a few of our own, all optional)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from dolma_py.config.schema import ExecConfig, WorkDirConfig, option
+
+
+@dataclasses.dataclass
+class NgramDedupeConfig:
+    """dolma's `dedupe.paragraphs.by_ngram`: flag paragraphs whose n-grams were mostly seen before (BFF-style)."""
+
+    ngram_length: int = option(0, help="words (UAX #29 segments, as dolma) per n-gram; 0 disables n-gram mode")
+    stride: int = option(0, help="take every stride-th n-gram (0 or 1: every n-gram)")
+    overlap_threshold: float = option(1.0, help="flag a paragraph when this fraction of its n-grams was already seen")
+    skip_short_paragraphs: bool = option(
+        False, help="skip paragraphs with no n-gram; otherwise paragraphs with fewer than 2 n-grams are matched whole"
+    )
+
+
+@dataclasses.dataclass
+class ParagraphDedupeConfig:
+    """dolma's `dedupe.paragraphs`."""
+
+    attribute_name: str = option(help="attribute key written for duplicate paragraph spans")
+    paragraph_separator: str = option("\n", help="string separating paragraphs; spans include the separator")
+    by_ngram: NgramDedupeConfig | None = option(None, help="deduplicate by n-gram overlap instead of whole paragraphs")
+
+
+@dataclasses.dataclass
+class DocumentDedupeConfig:
+    """dolma's `dedupe.documents`."""
+
+    attribute_name: str = option(help="attribute key written for duplicate documents")
+    key: str = option(help="JSONPath of the dedupe key in each document, e.g. $.metadata.url or $.text")
+
+
+@dataclasses.dataclass
+class NormalizationConfig:
+    """How keys are normalized before hashing (ours; dolma hashes the raw text, which is the default)."""
+
+    lowercase: bool = option(False, help="lowercase (full Unicode, like str.lower)")
+    collapse_whitespace: bool = option(False, help="collapse whitespace runs to one space and trim")
+    strip_punctuation: bool = option(False, help="drop Unicode punctuation and ASCII symbols")
+    strip_digits: bool = option(False, help="drop decimal digits")
+
+
+@dataclasses.dataclass
+class DedupeSettings:
+    """dolma's `dedupe` block: what is deduplicated and which items are too small to consider."""
+
+    name: str | None = option(None, help="attribute experiment name (attributes/<name>/); default: the attribute_name")
+    documents: DocumentDedupeConfig | None = option(None, help="deduplicate whole documents by a key")
+    paragraphs: ParagraphDedupeConfig | None = option(None, help="deduplicate paragraphs (exactly or by n-grams)")
+    skip_empty: bool = option(False, help="ignore empty or whitespace-only keys/paragraphs")
+    min_length: int = option(0, help="ignore keys/paragraphs shorter than this many characters (code points)")
+    min_words: int = option(0, help="ignore keys/paragraphs with fewer words (UAX #29 segments) than this")
+    normalization: NormalizationConfig = option(
+        default_factory=NormalizationConfig, help="normalization applied before hashing"
+    )
+
+    @property
+    def attribute_name(self) -> str:
+        section = self.documents or self.paragraphs
+        assert section is not None
+        return section.attribute_name
+
+    @property
+    def experiment(self) -> str:
+        return self.name or self.attribute_name
+
+
+@dataclasses.dataclass
+class BloomFilterConfig:
+    """dolma's `bloom_filter` block: where the filter lives and how large a new one is."""
+
+    file: str = option(help="filter file: loaded if it exists, saved at the end unless read_only")
+    read_only: bool = option(False, help="only look keys up (decontamination); never insert or save")
+    size_in_bytes: int | None = option(None, help="size of a new filter; else derived from the two fields below")
+    estimated_doc_count: int | None = option(
+        None, help="keys expected in a new filter (sizes it, or picks k for size_in_bytes)"
+    )
+    desired_false_positive_rate: float | None = option(
+        None, help="false-positive rate a new filter is sized for, in (0, 1)"
+    )
+    seed: int = option(0, help="hash seed of a new filter (an existing filter keeps its own)")
+    partitions: int = option(1, help="split the filter by key range into this many parts (one Ray actor each)")
+
+    def validate(self) -> None:
+        if not self.file:
+            raise ValueError("'bloom_filter.file' must name a file")
+        if "://" in self.file:
+            raise ValueError(f"'bloom_filter.file' must be a local path (copy remote filters first), got {self.file!r}")
+        if self.size_in_bytes is not None and self.size_in_bytes <= 0:
+            raise ValueError(f"'bloom_filter.size_in_bytes' must be > 0, got {self.size_in_bytes}")
+        if self.estimated_doc_count is not None and self.estimated_doc_count <= 0:
+            raise ValueError(f"'bloom_filter.estimated_doc_count' must be > 0, got {self.estimated_doc_count}")
+        fpr = self.desired_false_positive_rate
+        if fpr is not None and not (0.0 < fpr < 1.0 and math.isfinite(fpr)):
+            raise ValueError(f"'bloom_filter.desired_false_positive_rate' must be in (0, 1), got {fpr}")
+        if not self.read_only and self.size_in_bytes is None and (self.estimated_doc_count is None or fpr is None):
+            raise ValueError(
+                "size a new bloom filter with 'bloom_filter.size_in_bytes', or with both "
+                "'bloom_filter.estimated_doc_count' and 'bloom_filter.desired_false_positive_rate'"
+            )
+        if not 0 <= self.seed < 2**64:
+            raise ValueError(f"'bloom_filter.seed' must be in [0, 2^64), got {self.seed}")
+        if self.partitions < 1:
+            raise ValueError(f"'bloom_filter.partitions' must be >= 1, got {self.partitions}")
+
+
+@dataclasses.dataclass(kw_only=True)
+class DedupeConfig(ExecConfig):
+    """`dolma dedupe`: flag duplicate documents, paragraphs or n-gram-overlapping paragraphs with a Bloom filter."""
+
+    documents: list[str] = option(help="document paths or globs (local or s3://), under a 'documents' directory")
+    dedupe: DedupeSettings = option(help="what to deduplicate (dolma's dedupe block)")
+    bloom_filter: BloomFilterConfig = option(help="the Bloom filter (dolma's bloom_filter block)")
+    work_dir: WorkDirConfig = option(
+        default_factory=WorkDirConfig, help="work_dir.output holds checkpoints (default: beside bloom_filter.file)"
+    )
+    skip_bad_lines: bool = option(False, help="write an empty attributes line for a bad input line instead of failing")
+    batch_size: int = option(2048, help="documents hashed per call into the Rust core")
+    checkpoint_files: int = option(64, help="checkpoint the filter about every this many files")
+    checkpoint_seconds: float = option(600.0, help="... or after this many seconds, whichever comes first")
+
+    def validate(self) -> None:
+        if not self.documents:
+            raise ValueError("'documents' must list at least one path")
+        dedupe = self.dedupe
+        if (dedupe.documents is None) == (dedupe.paragraphs is None):
+            raise ValueError("give exactly one of 'dedupe.documents' and 'dedupe.paragraphs'")
+        if not dedupe.attribute_name:
+            raise ValueError("the attribute_name of 'dedupe.documents'/'dedupe.paragraphs' must not be empty")
+        if dedupe.min_length < 0 or dedupe.min_words < 0:
+            raise ValueError("'dedupe.min_length' and 'dedupe.min_words' must be >= 0")
+        if dedupe.documents is not None and not dedupe.documents.key.startswith("$"):
+            key = dedupe.documents.key
+            raise ValueError(f"'dedupe.documents.key' must be a JSONPath starting with '$', got {key!r}")
+        if dedupe.paragraphs is not None:
+            if not dedupe.paragraphs.paragraph_separator:
+                raise ValueError("'dedupe.paragraphs.paragraph_separator' must not be empty")
+            ngram = dedupe.paragraphs.by_ngram
+            if ngram is not None:
+                if ngram.ngram_length < 0 or ngram.stride < 0:
+                    raise ValueError("'dedupe.paragraphs.by_ngram.ngram_length' and '.stride' must be >= 0")
+                if not 0.0 <= ngram.overlap_threshold <= 1.0:
+                    raise ValueError(
+                        f"'dedupe.paragraphs.by_ngram.overlap_threshold' must be in [0, 1], "
+                        f"got {ngram.overlap_threshold}"
+                    )
+        self.bloom_filter.validate()
+        if self.processes < 1:
+            raise ValueError("'processes' must be >= 1")
+        if self.batch_size < 1:
+            raise ValueError("'batch_size' must be >= 1")
+        if self.checkpoint_files < 1 or self.checkpoint_seconds <= 0:
+            raise ValueError("'checkpoint_files' must be >= 1 and 'checkpoint_seconds' > 0")

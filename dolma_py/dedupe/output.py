@@ -1,0 +1,65 @@
+"""Turning filter lookups into scores and dolma-format attribute lines, line-aligned with the documents."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import orjson
+
+from dolma_py.dedupe.keys import ATTR_IF_FLAGGED, ATTR_LIST, FileKeys
+from dolma_py.exec.runner import RunSummary
+from dolma_py.exec.units import UnitResult
+from dolma_py.io.atomic import atomic_write
+
+
+def item_scores(keys: FileKeys, seen: np.ndarray) -> np.ndarray:
+    """Per item: the fraction of its scored keys that were already in the filter."""
+    cumulative = np.zeros(len(seen) + 1, dtype=np.int64)
+    np.cumsum(seen, out=cumulative[1:])
+    ends = keys.key_start[1:]
+    scored = ends - keys.score_start
+    return (cumulative[ends] - cumulative[keys.score_start]) / np.maximum(scored, 1)
+
+
+def attribute_lines(keys: FileKeys, attribute: str, scores: np.ndarray, threshold: float) -> bytes:
+    """One `{"id": ..., "attributes": {attribute: [[start, end, score], ...]}}` line per input line."""
+    flagged = scores >= threshold
+    flagged_before = np.zeros(len(flagged) + 1, dtype=np.int64)
+    np.cumsum(flagged, out=flagged_before[1:])
+    starts = keys.item_start[flagged].tolist()
+    ends = keys.item_end[flagged].tolist()
+    values = scores[flagged].tolist()
+    first = flagged_before[keys.line_items].tolist()
+    modes = keys.attr_mode.tolist()
+    out = []
+    dumps = orjson.dumps
+    for line, doc_id in enumerate(keys.ids):
+        attributes: dict[str, Any] = {}
+        mode = modes[line]
+        lo, hi = first[line], first[line + 1]
+        if mode == ATTR_LIST or (mode == ATTR_IF_FLAGGED and hi > lo):
+            attributes[attribute] = [[starts[i], ends[i], values[i]] for i in range(lo, hi)]
+        out.append(dumps({"id": doc_id, "attributes": attributes}))
+    return b"\n".join(out) + b"\n" if out else b""
+
+
+def write_attributes(path: str, keys: FileKeys, attribute: str, seen: np.ndarray, threshold: float) -> UnitResult:
+    """Score, write the attribute file atomically, and report counts for the run summary."""
+    scores = item_scores(keys, seen)
+    data = attribute_lines(keys, attribute, scores, threshold)
+    with atomic_write(path) as out:
+        out.write(data)
+    flagged = int(np.count_nonzero(scores >= threshold))
+    counters = {"items": len(scores), "duplicate_items": flagged, "keys": len(keys.keys),
+                "keys_seen": int(np.count_nonzero(seen))}
+    return UnitResult(key=keys.path, documents=keys.documents, bad_lines=keys.bad_lines, counters=counters)
+
+
+def add_result(summary: RunSummary, result: UnitResult) -> None:
+    """Account for one finished file in the run summary."""
+    summary.units_done += 1
+    summary.documents += result.documents
+    summary.bad_lines += result.bad_lines
+    summary.counters = dict(Counter(summary.counters) + Counter(result.counters))

@@ -1,0 +1,84 @@
+"""`dolma dedupe` as a stage: plan, then either apply a read-only filter file by file, or run the ordered driver."""
+
+from __future__ import annotations
+
+import sys
+import time
+from functools import partial
+
+from dolma_py.config.dedupe import DedupeConfig
+from dolma_py.dedupe.filters import PartitionedFilter, check_sidecar, filter_exists
+from dolma_py.dedupe.keys import KeySpec, hash_file
+from dolma_py.dedupe.output import write_attributes
+from dolma_py.dedupe.plan import DedupeJob, plan, summary_path
+from dolma_py.dedupe.session import Session
+from dolma_py.errors import ConfigError
+from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
+from dolma_py.exec.units import Unit, UnitResult
+from dolma_py.io.atomic import write_bytes
+
+_READ_ONLY_FILTERS: dict[tuple[str, int], PartitionedFilter] = {}
+
+
+def _read_only_filter(path: str, partitions: int) -> PartitionedFilter:
+    """One memory-mapped filter per process, shared by every unit it runs (pages are shared between processes)."""
+    key = (path, partitions)
+    if key not in _READ_ONLY_FILTERS:
+        _READ_ONLY_FILTERS[key] = PartitionedFilter.load(path, partitions, read_only=True, mmap=True)
+    return _READ_ONLY_FILTERS[key]
+
+
+def apply_file(job: DedupeJob, unit: Unit) -> UnitResult:
+    """Read-only unit: look every key up (nothing is inserted), so files are independent and run in any order."""
+    keys = hash_file(job.spec, unit.inputs[0])
+    seen = _read_only_filter(job.filter_file, job.partitions).contains(keys.keys)
+    return write_attributes(unit.outputs[0], keys, job.attribute, seen, job.spec.overlap_threshold)
+
+
+def run_read_only(config: DedupeConfig, units: list[Unit], where: str | None, progress: bool) -> RunSummary:
+    """Decontamination and other lookups against an existing filter: a plain resumable stage."""
+    bloom = config.bloom_filter
+    if not filter_exists(bloom.file, bloom.partitions):
+        raise ConfigError(f"bloom_filter.read_only is set but {bloom.file} does not exist; build the filter first")
+    seed = PartitionedFilter.load(bloom.file, bloom.partitions, read_only=True, mmap=True).seed
+    spec = KeySpec.from_config(config, seed)
+    check_sidecar(bloom.file, spec.hashing_identity())
+    job = DedupeJob(spec=spec, attribute=config.dedupe.attribute_name, filter_file=bloom.file,
+                    partitions=bloom.partitions)
+    options = ExecOptions(processes=config.processes, ray_address=config.ray_address, overwrite=config.overwrite,
+                          progress=progress)
+    return run_stage("dedupe", units, partial(apply_file, job), options, where)
+
+
+def run_writable(config: DedupeConfig, units: list[Unit], where: str | None, progress: bool) -> RunSummary:
+    """Insert files in order (locally or into Ray actors), resuming from the last checkpoint."""
+    started = time.monotonic()
+    session = Session(config, units, overwrite=config.overwrite)
+    summary = RunSummary(command="dedupe", units_total=len(units), units_skipped=len(units) - len(session.todo))
+    if session.finished:
+        print(f"dedupe: all {len(units)} files are already in the filter; nothing to do "
+              "(--overwrite recomputes them from the starting filter)", file=sys.stderr)
+        if not filter_exists(config.bloom_filter.file, config.bloom_filter.partitions):
+            session.publish()
+    elif config.ray_address:
+        from dolma_py.dedupe.ray_filter import run_ray
+
+        run_ray(session, config.ray_address, summary, progress)
+    else:
+        from dolma_py.dedupe.driver import run_local
+
+        run_local(session, config.processes, summary, progress)
+    summary.counters = dict(sorted(summary.counters.items()))
+    summary.elapsed_seconds = round(time.monotonic() - started, 3)
+    if where:
+        write_bytes(where, summary.to_json(), compress=False)
+    return summary
+
+
+def run_dedupe(config: DedupeConfig, *, progress: bool = True) -> tuple[RunSummary, str | None]:
+    """Plan and run `dolma dedupe`; returns the summary and where it was written."""
+    units = plan(config)
+    where = summary_path(units)
+    if config.bloom_filter.read_only:
+        return run_read_only(config, units, where, progress), where
+    return run_writable(config, units, where, progress), where
