@@ -103,14 +103,14 @@ def _convert(value: Any, tp: Any, key: str, origin: str, from_cli: bool) -> Any:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
+        members = [arg for arg in args if arg is not type(None)]
+        if len(members) == 1:  # Optional[X]: report X's own error, e.g. an unknown key inside a section
+            return _convert(value, members[0], key, origin, from_cli)
+        for member in members:
             try:
-                return _convert(value, arg, key, origin, from_cli)
-            except ConfigError as err:
-                errors.append(err)
+                return _convert(value, member, key, origin, from_cli)
+            except ConfigError:
+                continue
         raise fail(_type_name(tp))
     origin_tp = typing.get_origin(tp)
     if origin_tp is list:

@@ -1,0 +1,25 @@
+"""`dolma mix`: filter, span-replace and shard streams of documents (dolma's mixer configs run unchanged)."""
+
+from __future__ import annotations
+
+import sys
+
+from dolma_py.config.mix import MixConfig
+
+SUMMARY = "mix streams of documents: join attributes, filter, replace spans, sample, write size-capped shards"
+CONFIG = MixConfig
+
+
+def run(config: MixConfig) -> int:
+    from mixers.stream.pipeline import describe_plan, run_mix
+    from mixers.stream.report import print_table
+
+    if config.dryrun:
+        print("\n".join(describe_plan(config)))
+        return 0
+    reports, summaries = run_mix(config)
+    print_table(reports)
+    for summary in summaries:
+        for failure in summary.failures:
+            print(f"  failed: {failure['error']}", file=sys.stderr)
+    return 0 if all(report.status != "failed" for report in reports) else 1

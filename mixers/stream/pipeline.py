@@ -1,0 +1,263 @@
+"""`dolma mix` as two stages: parts (one unit per input file), then shards (one unit per output shard).
+
+Per stream, parts and manifests live in `<output>/.mix_parts/<stream>-<fingerprint>/`, where the fingerprint
+hashes everything that decides their contents; shard units write a marker there after their shard. Both kinds
+of unit are complete when their outputs exist, so an interrupted run resumes where it stopped. When a stream is
+done its report `_dolma_mix_report_<stream>.json` is written and the staging directory removed; a later run
+skips the stream if the report matches its config and inputs, and refuses to mix stale outputs otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import xxhash
+
+from dolma_py.config.mix import COMPRESSION_NAMES, MixConfig, StreamConfig
+from dolma_py.errors import ConfigError
+from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
+from dolma_py.exec.units import Unit
+from dolma_py.io import paths
+from dolma_py.io.atomic import write_bytes
+from dolma_py.io.documents import open_read
+from dolma_py.io.storage import exists, list_files, remove
+from mixers.stream.assemble import ShardTask, merge_segments, pack, write_shard
+from mixers.stream.filters import DocFilter, compile_span_rules
+from mixers.stream.parts import SHARD_SUFFIX
+from mixers.stream.process import FileTask, StreamJob, process_file
+from mixers.stream.report import StreamReport
+
+STAGING_DIR = ".mix_parts"
+
+
+@dataclass
+class StreamPlan:
+    """A stream resolved against the file system: its job, inputs, and where everything goes."""
+
+    config: StreamConfig
+    job: StreamJob
+    tasks: list[FileTask]
+    staging: str
+    report_path: str
+    inputs_digest: str
+    status: str = "pending"
+    error: str | None = None
+    shards: list[ShardTask] = field(default_factory=list)
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def shard_suffix(self) -> str:
+        return SHARD_SUFFIX[self.job.output_codec]
+
+    def shard_path(self, index: int) -> str:
+        return paths.join(self.config.output.path, f"{self.name}-{index:04d}{self.shard_suffix}")
+
+
+def _codec(value: str | None, default: str | None) -> str | None:
+    return default if value is None else COMPRESSION_NAMES[value.lower()]
+
+
+def make_job(stream: StreamConfig, config: MixConfig) -> StreamJob:
+    """The part-deciding settings of a stream."""
+    return StreamJob(
+        name=stream.name,
+        filter=stream.filter,
+        span_replacement=tuple(stream.span_replacement),
+        discard_fields=tuple(stream.output.discard_fields),
+        min_text_length=stream.output.min_text_length or 0,
+        sample=stream.sample,
+        upsample=stream.upsample,
+        seed=config.seed,
+        input_codec=_codec(stream.compression.input, None),
+        infer_input_codec=stream.compression.input is None,
+        output_codec=_codec(stream.compression.output, "gz"),
+        max_shard_bytes=stream.output.max_size_in_bytes,
+        fail_on_jq_error=config.fail_on_jq_error,
+    )
+
+
+def _part_name(doc_path: str) -> str:
+    return f"{xxhash.xxh64_hexdigest(doc_path.encode())}-{paths.sanitize_name(os.path.basename(doc_path))}"
+
+
+def plan_stream(stream: StreamConfig, config: MixConfig) -> StreamPlan:
+    """Expand a stream's documents, derive its attribute files, and validate its expressions (ConfigError)."""
+    job = make_job(stream, config)
+    DocFilter(job.filter, Counter(), fail_on_jq_error=False)  # compiles every expression: errors surface now
+    compile_span_rules(list(job.span_replacement), Counter(), fail_on_jq_error=False)
+    inputs = paths.expand(stream.documents)
+    staging = paths.join(stream.output.path, STAGING_DIR, f"{stream.name}-{job.fingerprint()}")
+    tasks = []
+    for doc_path in inputs:
+        attribute_paths = tuple(paths.mirror_path(doc_path, name) for name in stream.attributes)
+        base = paths.join(staging, _part_name(doc_path))
+        tasks.append(FileTask(job, doc_path, attribute_paths, base + ".part", base + ".manifest.json"))
+    digest = hashlib.sha256("\n".join(inputs).encode()).hexdigest()[:16]
+    report_path = paths.join(stream.output.path, f"_dolma_mix_report_{stream.name}.json")
+    return StreamPlan(stream, job, tasks, staging, report_path, digest)
+
+
+def _previous_report(plan: StreamPlan) -> dict[str, Any] | None:
+    if not exists(plan.report_path):
+        return None
+    with open_read(plan.report_path) as stream:
+        return orjson.loads(stream.read())
+
+
+def _check_resume(plan: StreamPlan, overwrite: bool) -> None:
+    """Mark a stream done when its report matches; refuse to mix over outputs of another config."""
+    if overwrite:
+        return
+    previous = _previous_report(plan)
+    if previous is None:
+        return
+    if previous.get("fingerprint") == plan.job.fingerprint() and previous.get("inputs_digest") == plan.inputs_digest:
+        plan.status = "skipped"
+        return
+    raise ConfigError(
+        f"stream {plan.name!r}: {plan.report_path} was written by a run with a different config or inputs; "
+        "pass --overwrite to redo it, or choose another output path"
+    )
+
+
+def _read_manifests(plan: StreamPlan) -> None:
+    plan.manifests = []
+    for task in plan.tasks:
+        with open_read(task.manifest_path) as stream:
+            plan.manifests.append(orjson.loads(stream.read()))
+
+
+def _plan_shards(plan: StreamPlan) -> None:
+    parts = [(m["part"], m["chunks"]) for m in plan.manifests]
+    groups = pack(parts, plan.config.output.max_size_in_bytes)
+    plan.shards = [
+        ShardTask(
+            path=plan.shard_path(index),
+            marker=paths.join(plan.staging, f"shard-{index:04d}.done"),
+            segments=merge_segments(chunks),
+            documents=sum(chunk[3] for chunk in chunks),
+        )
+        for index, chunks in enumerate(groups)
+    ]
+
+
+def _remove_stale_shards(plan: StreamPlan) -> list[str]:
+    """Delete this stream's shard files numbered past the new last shard (left by an earlier run)."""
+    pattern = re.compile(rf"{re.escape(plan.name)}-(\d{{4,}})\.jsonl(?:\.gz|\.zst)?\Z")
+    directory = plan.config.output.path
+    if paths.is_s3(directory):
+        prefix = directory.rstrip("/") + "/"
+        names = [p[len(prefix) :] for p in list_files(prefix) if "/" not in p[len(prefix) :]]
+    else:
+        names = os.listdir(directory) if os.path.isdir(directory) else []
+    removed = []
+    for name in sorted(names):
+        found = pattern.match(name)
+        if found and int(found.group(1)) >= len(plan.shards):
+            remove(paths.join(directory, name))
+            removed.append(name)
+    return removed
+
+
+def _remove_staging(plan: StreamPlan) -> None:
+    if paths.is_s3(plan.staging):
+        for path in list_files(plan.staging.rstrip("/") + "/"):
+            remove(path)
+        return
+    shutil.rmtree(plan.staging, ignore_errors=True)
+    try:
+        os.rmdir(paths.parent(plan.staging))
+    except OSError:
+        pass  # other streams still stage there
+
+
+def run_mix(config: MixConfig, *, progress: bool = True) -> tuple[list[StreamReport], list[RunSummary]]:
+    """Plan, run both stages, and write one report per completed stream."""
+    plans = [plan_stream(stream, config) for stream in config.streams]
+    for plan in plans:
+        _check_resume(plan, config.overwrite)
+    options = ExecOptions(config.processes, config.ray_address, config.overwrite, progress)
+    active = [plan for plan in plans if plan.status == "pending"]
+
+    part_units = [
+        Unit(
+            key=task.doc_path if len(active) == 1 else f"{plan.name}:{task.doc_path}",
+            inputs=(task.doc_path, *task.attribute_paths),
+            outputs=(task.part_path, task.manifest_path),
+            params=task,
+        )
+        for plan in active
+        for task in plan.tasks
+    ]
+    summaries = [run_stage("mix", part_units, process_file, options)] if part_units else []
+    failed_keys = {failure["unit"]: failure["error"] for s in summaries for failure in s.failures}
+    for plan in active:
+        errors = [failed_keys[u.key] for u in part_units if u.params.job is plan.job and u.key in failed_keys]
+        if errors:
+            plan.status, plan.error = "failed", f"{len(errors)} input file(s) failed; first: {errors[0]}"
+            continue
+        _read_manifests(plan)
+        _plan_shards(plan)
+
+    shard_units = [
+        Unit(
+            key=shard.path,
+            inputs=tuple(s.part for s in shard.segments),
+            outputs=(shard.path, shard.marker),
+            params=shard,
+        )
+        for plan in active
+        if plan.status == "pending"
+        for shard in plan.shards
+    ]
+    if shard_units:
+        summary = run_stage("mix shards", shard_units, write_shard, options)
+        summaries.append(summary)
+        failed_shards = {failure["unit"]: failure["error"] for failure in summary.failures}
+        for plan in active:
+            errors = [failed_shards[s.path] for s in plan.shards if s.path in failed_shards]
+            if plan.status == "pending" and errors:
+                plan.status, plan.error = "failed", f"{len(errors)} shard(s) failed; first: {errors[0]}"
+
+    reports = []
+    for plan in plans:
+        if plan.status == "skipped":
+            reports.append(StreamReport.load(plan.name, plan.report_path, _previous_report(plan) or {}))
+            _remove_staging(plan)  # left behind if an earlier run stopped right after writing the report
+            continue
+        if plan.status == "failed":
+            reports.append(StreamReport.failed(plan.name, plan.report_path, plan.error or "failed"))
+            continue
+        report = StreamReport.build(plan)
+        report.removed_stale = _remove_stale_shards(plan)
+        write_bytes(plan.report_path, report.to_json(), compress=False)
+        _remove_staging(plan)
+        plan.status = "done"
+        reports.append(report)
+    return reports, summaries
+
+
+def describe_plan(config: MixConfig) -> list[str]:
+    """The dry-run listing: per stream, its inputs, attribute files and output location."""
+    lines = []
+    for stream in config.streams:
+        plan = plan_stream(stream, config)
+        lines.append(
+            f"stream {plan.name}: {len(plan.tasks)} input file(s) -> {stream.output.path}/"
+            f"{plan.name}-NNNN{plan.shard_suffix} (max {stream.output.max_size_in_bytes:,} bytes each)"
+        )
+        for task in plan.tasks:
+            extra = f" + {', '.join(task.attribute_paths)}" if task.attribute_paths else ""
+            lines.append(f"  {task.doc_path}{extra}")
+    return lines
