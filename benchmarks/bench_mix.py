@@ -10,13 +10,11 @@ the outputs of the last runs are compared: the same documents, in the same order
 
 from __future__ import annotations
 
-import argparse
-import gzip
 import hashlib
 import json
 import random
 import shutil
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -25,13 +23,17 @@ from common import (
     Corpus,
     Measurement,
     append_results,
+    bench_parser,
+    dolma_command,
     ensure_corpus,
-    measure,
-    ours_command,
+    measure_sides,
     print_ratio,
+    print_setup,
     print_table,
-    require_reference,
 )
+
+from dolma_py.io.atomic import write_bytes
+from dolma_py.io.documents import iter_lines
 
 ATTRIBUTE_SETS = ("qual", "dedup", "pii")
 SPAN_REPLACEMENT = [
@@ -91,60 +93,47 @@ def ensure_attributes(corpus: Corpus) -> Path:
         relative = Path(path).relative_to(documents)
         rng = random.Random(str(relative))
         lines: dict[str, list[bytes]] = {name: [] for name in ATTRIBUTE_SETS}
-        with gzip.open(path, "rb") as fh:
-            for raw in fh:
-                doc = orjson.loads(raw)
-                for name, attributes in _attribute_rows(doc, rng).items():
-                    lines[name].append(orjson.dumps({"id": doc["id"], "attributes": attributes}))
+        for _, raw in iter_lines(path):
+            doc = orjson.loads(raw)
+            for name, attributes in _attribute_rows(doc, rng).items():
+                lines[name].append(orjson.dumps({"id": doc["id"], "attributes": attributes}))
         for name, rows in lines.items():
-            target = root / name / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(gzip.compress(b"\n".join(rows) + b"\n", compresslevel=1, mtime=0))
+            write_bytes(str(root / name / relative), b"\n".join(rows) + b"\n")
     stamp.write_text(json.dumps({"key": key}))
     return root
 
 
 def mix_command(
-    dolma: list[str], corpus: Corpus, attributes: Path, scenario: str, processes: int
-) -> Callable[[Path], list[str]]:
-    """A `make_cmd` for `measure`: links the attributes into the run directory and writes the mix config there."""
-
-    def make(run_dir: Path) -> list[str]:
-        (run_dir / "attributes").symlink_to(attributes, target_is_directory=True)
-        config = {
-            "streams": [
-                {
-                    "name": scenario,
-                    "documents": [corpus.documents_glob(run_dir)],
-                    "attributes": list(ATTRIBUTE_SETS),
-                    "filter": FILTERS[scenario],
-                    "span_replacement": SPAN_REPLACEMENT,
-                    "output": {
-                        "path": str(run_dir / "output"),
-                        "max_size_in_bytes": 100_000_000,
-                        "discard_fields": ["attributes"],
-                    },
-                }
-            ],
-            "processes": processes,
-        }
-        config_path = run_dir / "mix.yaml"
-        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-        return [*dolma, "-c", str(config_path), "mix"]
-
-    return make
+    corpus: Corpus, attributes: Path, scenario: str, processes: int, ours: bool, run_dir: Path
+) -> list[str]:
+    """Links the attributes into the run directory and writes the mix config there."""
+    (run_dir / "attributes").symlink_to(attributes, target_is_directory=True)
+    config = {
+        "streams": [
+            {
+                "name": scenario,
+                "documents": [corpus.documents_glob(run_dir)],
+                "attributes": list(ATTRIBUTE_SETS),
+                "filter": FILTERS[scenario],
+                "span_replacement": SPAN_REPLACEMENT,
+                "output": {
+                    "path": str(run_dir / "output"),
+                    "max_size_in_bytes": 100_000_000,
+                    "discard_fields": ["attributes"],
+                },
+            }
+        ],
+        "processes": processes,
+    }
+    config_path = run_dir / "mix.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return [*dolma_command(ours), "-c", str(config_path), "mix"]
 
 
-class OutputCheck:
-    """A `check` for `measure`: the run wrote at least one shard; remembers the last run's output directory."""
-
-    def __init__(self) -> None:
-        self.last: Path | None = None
-
-    def __call__(self, run_dir: Path) -> None:
-        if not [p for p in (run_dir / "output").glob("*.json*.gz") if not p.name.startswith("_")]:
-            raise RuntimeError(f"{run_dir}: no output shards")
-        self.last = run_dir / "output"
+def output_check(run_dir: Path) -> None:
+    """A `check` for `measure`: the run wrote at least one shard."""
+    if not [p for p in (run_dir / "output").glob("*.json*.gz") if not p.name.startswith("_")]:
+        raise RuntimeError(f"{run_dir}: no output shards")
 
 
 def output_fingerprint(output: Path) -> tuple[int, str]:
@@ -152,71 +141,38 @@ def output_fingerprint(output: Path) -> tuple[int, str]:
     digest = hashlib.sha256()
     count = 0
     for shard in sorted(p for p in output.glob("*.gz") if not p.name.startswith("_")):
-        with gzip.open(shard, "rb") as fh:
-            for raw in fh:
-                doc = orjson.loads(raw)
-                digest.update(orjson.dumps([doc["id"], doc["text"]]))
-                count += 1
+        for _, raw in iter_lines(str(shard)):
+            doc = orjson.loads(raw)
+            digest.update(orjson.dumps([doc["id"], doc["text"]]))
+            count += 1
     return count, digest.hexdigest()[:16]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-mb", type=float, default=200.0, help="uncompressed text in the corpus")
-    parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = bench_parser(__doc__)
     parser.add_argument("--scenarios", nargs="+", default=list(FILTERS), choices=list(FILTERS))
-    parser.add_argument("--skip-reference", action="store_true", help="only run ours")
-    parser.add_argument("--results", help="append a JSON line with all numbers to this file")
     args = parser.parse_args()
 
     corpus = ensure_corpus(args.size_mb, processes=args.processes)
     attributes = ensure_attributes(corpus)
-    print(
-        f"corpus: {len(corpus.files)} files, {corpus.docs} docs, {corpus.text_bytes / 1e6:.1f} MB of text; "
-        f"attribute sets {', '.join(ATTRIBUTE_SETS)}; {args.processes} processes; {args.repeats} repeats",
-        flush=True,
-    )
+    print_setup(corpus, args, f"attribute sets {', '.join(ATTRIBUTE_SETS)}")
     measurements: list[Measurement] = []
     ratios: dict[str, float] = {}
     for scenario in args.scenarios:
-        reference = None
-        reference_check, ours_check = OutputCheck(), OutputCheck()
-        if not args.skip_reference:
-            dolma = [str(require_reference())]
-            reference = measure(
-                f"reference mix {scenario}",
-                mix_command(dolma, corpus, attributes, scenario, args.processes),
-                corpus,
-                repeats=args.repeats,
-                check=reference_check,
-            )
-            measurements.append(reference)
-        ours = measure(
-            f"ours mix {scenario}",
-            mix_command(ours_command(), corpus, attributes, scenario, args.processes),
-            corpus,
-            repeats=args.repeats,
-            check=ours_check,
-        )
-        measurements.append(ours)
-        if reference is not None and reference_check.last and ours_check.last:
-            ratios[scenario] = print_ratio(ours, reference)
-            theirs_out = output_fingerprint(reference_check.last)
-            ours_out = output_fingerprint(ours_check.last)
+        make_cmd = partial(mix_command, corpus, attributes, scenario, args.processes)
+        sides = measure_sides(f"mix {scenario}", make_cmd, corpus, args, check=output_check)
+        measurements.extend(sides.values())
+        ratio = print_ratio(sides)
+        if ratio is not None:
+            ratios[scenario] = ratio
+            theirs_out = output_fingerprint(sides["reference"].last_run_dir / "output")
+            ours_out = output_fingerprint(sides["ours"].last_run_dir / "output")
             same = "same" if theirs_out == ours_out else "DIFFERENT"
             print(f"  {scenario}: reference wrote {theirs_out[0]} documents, ours {ours_out[0]}: {same} ids and texts")
     print_table(measurements)
     for scenario, ratio in ratios.items():
         print(f"{scenario}: ours/reference throughput {ratio:.2f}x")
-    if args.results:
-        params = {
-            "size_mb": args.size_mb,
-            "processes": args.processes,
-            "repeats": args.repeats,
-            "scenarios": args.scenarios,
-        }
-        append_results(args.results, "mix", params, measurements, min(ratios.values()) if ratios else None)
+    append_results(args, "mix", measurements, min(ratios.values()) if ratios else None, scenarios=args.scenarios)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,10 @@ documents with the same token ids (dolma's order differs run to run; ours is fix
 
 from __future__ import annotations
 
-import argparse
 import csv
-import gzip
 import io
 import json
-from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +20,17 @@ import orjson
 from common import (
     BENCH_DIR,
     Corpus,
-    Measurement,
     append_results,
+    bench_parser,
+    dolma_command,
     ensure_corpus,
-    measure,
-    ours_command,
+    measure_sides,
     print_ratio,
+    print_setup,
     print_table,
-    require_reference,
 )
+
+from dolma_py.io.documents import iter_lines, open_read
 
 EOS, PAD = 0, 1
 SHARD_TOKENS = 50_000_000
@@ -44,7 +44,7 @@ def ensure_tokenizer(corpus: Corpus, vocab_size: int) -> Path:
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    texts = [orjson.loads(line)["text"] for p in corpus.files[:20] for line in gzip.open(p, "rb")]
+    texts = [orjson.loads(line)["text"] for p in corpus.files[:20] for _, line in iter_lines(p)]
     tok = train_byte_level_bpe(texts, vocab_size)
     config = json.loads(tok.to_str())
     config["model"]["merges"] = [" ".join(pair) for pair in config["model"]["merges"]]  # tokenizers 0.19 format
@@ -52,35 +52,31 @@ def ensure_tokenizer(corpus: Corpus, vocab_size: int) -> Path:
     return path
 
 
-def tokens_command(dolma: Sequence[str], corpus: Corpus, tokenizer: Path, processes: int, ours: bool):
-    """A `make_cmd` for `measure`; equal shard sizes (dolma reads `max_size` as tokens, we read it as bytes)."""
-
-    def make(run_dir: Path) -> list[str]:
-        cmd = [
-            *dolma,
-            "tokens",
-            "--documents",
-            corpus.documents_glob(run_dir),
-            "--destination",
-            str(run_dir / "tokens"),
-            "--tokenizer.name_or_path",
-            str(tokenizer),
-            "--tokenizer.eos_token_id",
-            str(EOS),
-            "--tokenizer.pad_token_id",
-            str(PAD),
-            "--processes",
-            str(processes),
-            "--dtype",
-            "uint16",
-            "--max_size",
-            str(SHARD_TOKENS * 2 if ours else SHARD_TOKENS),
-        ]
-        if ours:
-            cmd += ["--work_dir.output", str(run_dir / "work")]
-        return cmd
-
-    return make
+def tokens_command(corpus: Corpus, tokenizer: Path, processes: int, ours: bool, run_dir: Path) -> list[str]:
+    """dolma's `tokens` flags; equal shard sizes (dolma reads `max_size` as tokens, we read it as bytes)."""
+    cmd = [
+        *dolma_command(ours),
+        "tokens",
+        "--documents",
+        corpus.documents_glob(run_dir),
+        "--destination",
+        str(run_dir / "tokens"),
+        "--tokenizer.name_or_path",
+        str(tokenizer),
+        "--tokenizer.eos_token_id",
+        str(EOS),
+        "--tokenizer.pad_token_id",
+        str(PAD),
+        "--processes",
+        str(processes),
+        "--dtype",
+        "uint16",
+        "--max_size",
+        str(SHARD_TOKENS * 2 if ours else SHARD_TOKENS),
+    ]
+    if ours:
+        cmd += ["--work_dir.output", str(run_dir / "work")]
+    return cmd
 
 
 def read_documents(tokens_dir: Path) -> dict[str, bytes]:
@@ -88,7 +84,7 @@ def read_documents(tokens_dir: Path) -> dict[str, bytes]:
     docs = {}
     for index_path in sorted(tokens_dir.glob("*.csv.gz")):
         ids = np.memmap(index_path.with_name(index_path.name[: -len(".csv.gz")] + ".npy"), dtype="<u2", mode="r")
-        with gzip.open(index_path, "rb") as raw:
+        with open_read(str(index_path)) as raw:
             for start, end, doc_id, *_ in csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline="")):
                 docs[doc_id] = ids[int(start) : int(end)].tobytes()
     return docs
@@ -99,61 +95,30 @@ def count_tokens(tokens_dir: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-mb", type=float, default=100.0, help="uncompressed text in the corpus")
-    parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = bench_parser(__doc__, size_mb=100.0)
     parser.add_argument("--vocab-size", type=int, default=32_000)
-    parser.add_argument("--skip-reference", action="store_true", help="only run ours")
-    parser.add_argument("--skip-ours", action="store_true", help="only run the reference")
-    parser.add_argument("--results", help="append a JSON line with all numbers to this file")
     args = parser.parse_args()
 
     corpus = ensure_corpus(args.size_mb, processes=args.processes)
     tokenizer = ensure_tokenizer(corpus, args.vocab_size)
-    print(
-        f"corpus: {len(corpus.files)} files, {corpus.docs} docs, {corpus.text_bytes / 1e6:.1f} MB of text; "
-        f"tokenizer {tokenizer.name}; {args.processes} processes; {args.repeats} repeats",
-        flush=True,
-    )
-    measurements: list[Measurement] = []
-    runs: dict[str, tuple[Measurement, Path]] = {}
-    for name, ours in (("reference", False), ("ours", True)):
-        if (ours and args.skip_ours) or (not ours and args.skip_reference):
-            continue
-        command = ours_command() if ours else [str(require_reference())]
-        m = measure(
-            f"{name} tokens",
-            tokens_command(command, corpus, tokenizer, args.processes, ours),
-            corpus,
-            repeats=args.repeats,
-        )
-        last = BENCH_DIR / "runs" / f"{name}_tokens" / f"r{args.repeats - 1}" / "tokens"
-        measurements.append(m)
-        runs[name] = (m, last)
-    print_table(measurements)
+    print_setup(corpus, args, f"tokenizer {tokenizer.name}")
+    sides = measure_sides("tokens", partial(tokens_command, corpus, tokenizer, args.processes), corpus, args)
+    print_table(list(sides.values()))
     extra = {}
-    for name, (m, last) in runs.items():
-        tokens = count_tokens(last)
+    for name, m in sides.items():
+        tokens = count_tokens(m.last_run_dir / "tokens")
         extra[f"{name}_tokens_per_s"] = round(tokens / m.median_wall_s)
         print(f"{name}: {tokens:,} tokens, {tokens / m.median_wall_s:,.0f} tokens/s")
-    ratio = None
-    if len(runs) == 2:
-        ratio = print_ratio(runs["ours"][0], runs["reference"][0])
-        same = read_documents(runs["ours"][1]) == read_documents(runs["reference"][1])
+    ratio = print_ratio(sides)
+    if ratio is not None:
+        same = read_documents(sides["ours"].last_run_dir / "tokens") == read_documents(
+            sides["reference"].last_run_dir / "tokens"
+        )
         print(f"same documents and token ids as dolma: {same}")
         extra["same_output_as_reference"] = same
         if not same:
             raise SystemExit("outputs differ from the reference")
-    if args.results:
-        params = {
-            "size_mb": args.size_mb,
-            "processes": args.processes,
-            "repeats": args.repeats,
-            "vocab_size": args.vocab_size,
-            **extra,
-        }
-        append_results(args.results, "tokens", params, measurements, ratio)
+    append_results(args, "tokens", list(sides.values()), ratio, vocab_size=args.vocab_size, **extra)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Benchmark harness: a cached sample corpus, repeated timed runs with process-tree memory, medians, ratios.
 
 Each run gets a fresh directory whose `documents` is a symlink to the cached corpus, so tools that write
-next to their inputs (dolma's `attributes/<experiment>/`) write into that run's directory only.
+next to their inputs (dolma's `attributes/<experiment>/`) write into that run's directory only. The scripts
+share their flags (`bench_parser`), the reference-then-ours runs (`measure_sides`) and the results line.
 """
 
 from __future__ import annotations
 
-import gzip
+import argparse
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -27,6 +29,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run as `python benchmarks/x.py` even where dolma_py is not installed
 
 from dolma_py import sample_corpus  # noqa: E402
+from dolma_py.io.atomic import atomic_dir  # noqa: E402
+from dolma_py.io.documents import iter_lines  # noqa: E402
+from dolma_py.io.paths import expand  # noqa: E402
 
 BENCH_DIR = REPO_ROOT / ".bench"
 REFERENCE_DOLMA = BENCH_DIR / "venvs" / "dolma-1.2.1" / "bin" / "dolma"
@@ -61,17 +66,16 @@ def ensure_corpus(size_mb: float, *, seed: int = 0, docs_per_file: int = 1000, p
         if (stats["docs_per_file"] == docs_per_file and stats.get("generator") == generator
                 and all(Path(p).exists() for p in stats["files"])):
             return Corpus(root, stats["files"], stats["docs"], stats["text_bytes"])
-    tmp = root.with_name(f"{name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.rmtree(root, ignore_errors=True)
     print(f"generating a {size_mb:g} MB corpus under {root} ...", flush=True)
     started = time.perf_counter()
-    sample_corpus.generate_corpus_of_size(str(tmp), size_mb=size_mb, docs_per_file=docs_per_file, seed=seed, processes=processes)
-    tmp.rename(root)
-    files = sorted(str(p) for p in (root / "documents").glob("*/*.jsonl.gz"))
+    with atomic_dir(root) as tmp:
+        sample_corpus.generate_corpus_of_size(
+            str(tmp), size_mb=size_mb, docs_per_file=docs_per_file, seed=seed, processes=processes
+        )
+    files = expand(str(root / "documents" / "*" / "*.jsonl.gz"))
     docs = text_bytes = 0
     for path in files:
-        for line in _gunzip_lines(path):
+        for _, line in iter_lines(path):
             docs += 1
             text_bytes += len(orjson.loads(line)["text"].encode())
     stats = {"size_mb": size_mb, "seed": seed, "docs_per_file": docs_per_file, "generator": generator,
@@ -80,11 +84,6 @@ def ensure_corpus(size_mb: float, *, seed: int = 0, docs_per_file: int = 1000, p
     print(f"  {len(files)} files, {docs} docs, {text_bytes / 1e6:.1f} MB of text in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
     return Corpus(root, files, docs, text_bytes)
-
-
-def _gunzip_lines(path: str) -> list[bytes]:
-    with gzip.open(path, "rb") as fh:
-        return fh.read().splitlines()
 
 
 # ---- process-tree memory ------------------------------------------------------------------------------------
@@ -168,6 +167,8 @@ class Measurement:
     runs: list[Run] = field(default_factory=list)
     docs: int = 0
     text_bytes: int = 0
+    last_run_dir: Path | None = None
+    """The last run's directory, kept for checks of its outputs."""
 
     @property
     def median_wall_s(self) -> float:
@@ -229,7 +230,47 @@ def measure(
               f"peak PSS {run.peak_pss_mb:8.1f} MB", flush=True)
         if i < repeats - 1:
             shutil.rmtree(run_dir)
+    result.last_run_dir = run_dir
     return result
+
+
+def dolma_command(ours: bool) -> list[str]:
+    """Our `dolma` (`ours_command`) or the reference one (`require_reference`)."""
+    return ours_command() if ours else [str(require_reference())]
+
+
+def measure_sides(
+    name: str,
+    make_cmd: Callable[[bool, Path], Sequence[str]],
+    corpus: Corpus,
+    args: argparse.Namespace,
+    *,
+    check: Callable[[Path], None] | None = None,
+) -> dict[str, Measurement]:
+    """`measure` the reference, then ours, `args.repeats` times each, leaving out a side its `--skip-*` flag names.
+
+    `make_cmd(ours, run_dir)` gives the command line; the result maps "reference"/"ours" to the side's measurement.
+    """
+    sides = {}
+    for side, ours in (("reference", False), ("ours", True)):
+        if not getattr(args, f"skip_{side}"):
+            sides[side] = measure(f"{side} {name}", partial(make_cmd, ours), corpus, repeats=args.repeats, check=check)
+    return sides
+
+
+def attributes_check(corpus: Corpus, experiment: str, *also: str) -> Callable[[Path], None]:
+    """A `check` for `measure`: one attribute file per documents file under `attributes/<experiment>/`, and the
+    files `also` (relative to the run directory) exist."""
+
+    def check(run_dir: Path) -> None:
+        written = list((run_dir / "attributes" / experiment).glob("*/*.jsonl.gz"))
+        if len(written) != len(corpus.files):
+            raise RuntimeError(f"{run_dir}: {len(written)} attribute files for {len(corpus.files)} documents files")
+        missing = [name for name in also if not (run_dir / name).exists()]
+        if missing:
+            raise RuntimeError(f"{run_dir}: {missing[0]} was not written")
+
+    return check
 
 
 def print_table(measurements: Sequence[Measurement]) -> None:
@@ -240,8 +281,11 @@ def print_table(measurements: Sequence[Measurement]) -> None:
               f"{m.median_peak_rss_mb:>13.0f}{m.median_peak_pss_mb:>13.0f}")
 
 
-def print_ratio(ours: Measurement, reference: Measurement) -> float:
-    """Print and return ours/reference throughput (> 1 means ours is faster)."""
+def print_ratio(sides: dict[str, Measurement]) -> float | None:
+    """Print and return ours/reference throughput (> 1 means ours is faster); None unless both sides ran."""
+    if len(sides) < 2:
+        return None
+    ours, reference = sides["ours"], sides["reference"]
     ratio = ours.docs_per_s / reference.docs_per_s
     print(f"\nthroughput ours/reference: {ratio:.2f}x  "
           f"(wall {ours.median_wall_s:.2f} s vs {reference.median_wall_s:.2f} s; "
@@ -249,13 +293,34 @@ def print_ratio(ours: Measurement, reference: Measurement) -> float:
     return ratio
 
 
-def append_results(path: str, benchmark: str, params: dict, measurements: Sequence[Measurement],
-                   ratio: float | None) -> None:
-    """Append one JSON line describing this benchmark invocation to `path`."""
+def bench_parser(doc: str | None, *, size_mb: float = 200.0) -> argparse.ArgumentParser:
+    """The flags of every side-by-side benchmark (corpus size, processes, repeats, sides, results file)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mb", type=float, default=size_mb, help="uncompressed text in the corpus")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-reference", action="store_true", help="only run ours")
+    parser.add_argument("--skip-ours", action="store_true", help="only run the reference")
+    parser.add_argument("--results", help="append a JSON line with all numbers to this file")
+    return parser
+
+
+def print_setup(corpus: Corpus, args: argparse.Namespace, what: str) -> None:
+    """One line saying what is about to be measured."""
+    print(f"corpus: {len(corpus.files)} files, {corpus.docs} docs, {corpus.text_bytes / 1e6:.1f} MB of text; "
+          f"{what}; {args.processes} processes; {args.repeats} repeats", flush=True)
+
+
+def append_results(args: argparse.Namespace, benchmark: str, measurements: Sequence[Measurement],
+                   ratio: float | None, **params: object) -> None:
+    """Append one JSON line describing this benchmark invocation to `args.results` (when given)."""
+    if not args.results:
+        return
+    params = {"size_mb": args.size_mb, "processes": args.processes, "repeats": args.repeats, **params}
     row = {"benchmark": benchmark, "params": params, "ratio_ours_over_reference": ratio,
            "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "measurements": [m.summary() for m in measurements]}
-    with open(path, "a", encoding="utf-8") as fh:
+    with open(args.results, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(row) + "\n")
 
 

@@ -14,8 +14,8 @@ class Span(NamedTuple):
     score: float
 
     def to_json(self) -> list[Any]:
-        """The `[start, end, score]` triple dolma writes in attribute files."""
-        return [self.start, self.end, self.score]
+        """The `[start, end, score]` triple dolma writes in attribute files, the score rounded to 5 digits as dolma does."""
+        return [self.start, self.end, round(float(self.score), 5)]
 
 
 TaggerOutput = dict[str, list[Span]]
@@ -54,8 +54,3 @@ class Document:
         if not isinstance(metadata, dict):
             raise ValueError(f"field 'metadata' must be an object, got {type(metadata).__name__}")
         return cls(id=doc_id, text=text, source=source, metadata=metadata, raw=obj)
-
-
-def attribute_line(doc_id: str, attributes: dict[str, list[list[Any]]]) -> dict[str, Any]:
-    """One line of an attribute file: `{"id": ..., "attributes": {key: [[start, end, score], ...]}}`."""
-    return {"id": doc_id, "attributes": attributes}

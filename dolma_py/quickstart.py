@@ -83,8 +83,11 @@ def _mix(root: str, processes: int) -> dict[str, Any]:
                 "attributes": ["quickstart", "dedupe_paragraphs"],
                 "filter": {"exclude": exclude},
                 "span_replacement": [
-                    {"span": f"$.attributes.{prefix}pii_regex_v2__EMAIL_ADDRESS", "min_score": 0.5,
-                     "replacement": " |||EMAIL_ADDRESS||| "},
+                    {
+                        "span": f"$.attributes.{prefix}pii_regex_v2__EMAIL_ADDRESS",
+                        "min_score": 0.5,
+                        "replacement": " |||EMAIL_ADDRESS||| ",
+                    },
                     {"span": "$.attributes.bff_duplicate_paragraph_spans", "min_score": 0.5, "replacement": ""},
                 ],
                 "output": {
@@ -119,7 +122,12 @@ def _curriculum(root: str) -> dict[str, Any]:
         "validation": {"fraction": 0.05},
         "phases": [
             {"name": "pretrain", "tokens": 160_000, "mix": {"web": 0.8, "wiki": 0.2}},
-            {"name": "anneal", "tokens": 40_000, "mix": {"web": 0.4, "wiki": 0.3, "math": 0.3}, "max_repetition": {"math": 4}},
+            {
+                "name": "anneal",
+                "tokens": 40_000,
+                "mix": {"web": 0.4, "wiki": 0.3, "math": 0.3},
+                "max_repetition": {"math": 4},
+            },
         ],
     }
 
@@ -156,18 +164,32 @@ def quickstart_stages(root: str, processes: int) -> list[Stage]:
     """The stages of the quickstart, in order, as configs users can copy (paths are under `root`)."""
     configs = f"{root}/configs"
     stages = [
-        Stage("tag", _tag(root, processes), ["-c", f"{configs}/tag.yaml", "tag"], f"{root}/corpus/attributes/quickstart/"),
-        Stage("dedupe", _dedupe(root, processes), ["-c", f"{configs}/dedupe.yaml", "dedupe"],
-              f"{root}/corpus/attributes/dedupe_paragraphs/"),
+        Stage(
+            "tag", _tag(root, processes), ["-c", f"{configs}/tag.yaml", "tag"], f"{root}/corpus/attributes/quickstart/"
+        ),
+        Stage(
+            "dedupe",
+            _dedupe(root, processes),
+            ["-c", f"{configs}/dedupe.yaml", "dedupe"],
+            f"{root}/corpus/attributes/dedupe_paragraphs/",
+        ),
         Stage("mix", _mix(root, processes), ["-c", f"{configs}/mix.yaml", "mix"], f"{root}/mixed/"),
     ]
     for index, source in enumerate(SOURCES):
         stages.append(
-            Stage(f"tokens-{source}", _tokens(root, processes, source), ["-c", f"{configs}/tokens-{source}.yaml", "tokens"],
-                  f"{root}/tokens/{source}/", before=_train_tokenizer if index == 0 else None)
+            Stage(
+                f"tokens-{source}",
+                _tokens(root, processes, source),
+                ["-c", f"{configs}/tokens-{source}.yaml", "tokens"],
+                f"{root}/tokens/{source}/",
+                before=_train_tokenizer if index == 0 else None,
+            )
         )
-    stages.append(Stage("curriculum", _curriculum(root), ["curriculum", "build", f"{configs}/curriculum.yaml"],
-                        f"{root}/manifest/"))
+    stages.append(
+        Stage(
+            "curriculum", _curriculum(root), ["curriculum", "build", f"{configs}/curriculum.yaml"], f"{root}/manifest/"
+        )
+    )
     stages.append(Stage("train", _train(root), ["-c", f"{configs}/train.yaml", "train"], f"{root}/runs/tiny/"))
     return stages
 

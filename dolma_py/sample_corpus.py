@@ -10,7 +10,6 @@ whole documents repeated across files (dedupe), domains a blocklist can match, a
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import math
 import os
@@ -18,11 +17,13 @@ import random
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
 
 import orjson
+
+from dolma_py.io.atomic import write_bytes
 
 DEFAULT_SOURCES: Mapping[str, float] = {"web": 6.0, "wiki": 3.0, "math": 1.0}
 """Source name -> share of files. Only these three styles exist."""
@@ -159,7 +160,7 @@ _MATH_SNIPPETS = (
 _PARAGRAPH_POOL_SIZE = 400
 _VIRAL_POOL_SIZE = 64
 _SIZE_SAMPLE_DOCS = 400
-_EPOCH = datetime(2014, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(2014, 1, 1, tzinfo=UTC)
 _CREATED_RANGE_S = 10 * 365 * 24 * 3600
 _ADDED = "2024-06-01T00:00:00.000Z"
 
@@ -497,7 +498,7 @@ def _file_documents(seed: int, source: str, index: int, docs_per_file: int) -> l
     """The documents of one file; document d depends only on (seed, source, index) and the documents before it."""
     rng = random.Random(_derive_seed(seed, "file", source, index))
     w = _Writer(seed, rng)
-    kinds, weights = zip(*_KINDS[source])
+    kinds, weights = zip(*_KINDS[source], strict=False)
     cum = list(accumulate(weights))
     viral, viral_rate = _viral_pool(seed), _VIRAL_RATE[source]
     docs = []
@@ -519,15 +520,12 @@ def _file_documents(seed: int, source: str, index: int, docs_per_file: int) -> l
 
 
 def _write_file(args: tuple[str, int, str, int, int]) -> str:
-    """Write one `.jsonl.gz` file (gzip mtime 0, so the bytes are reproducible) via a temporary name."""
+    """Write one `.jsonl.gz` file atomically (gzip mtime 0, so the bytes are reproducible)."""
     root, seed, source, index, docs_per_file = args
     path = os.path.join(root, "documents", source, f"{source}-{index:04d}.jsonl.gz")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    payload = b"".join(orjson.dumps(doc) + b"\n" for doc in _file_documents(seed, source, index, docs_per_file))
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        fh.write(gzip.compress(payload, compresslevel=6, mtime=0))
-    os.replace(tmp, path)
+    docs = _file_documents(seed, source, index, docs_per_file)
+    # One buffer, not `write_jsonl`: same bytes, but its per-row gzip writes took 1.5-2x as long here.
+    write_bytes(path, b"".join(orjson.dumps(doc) + b"\n" for doc in docs))
     return path
 
 

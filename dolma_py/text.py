@@ -78,7 +78,9 @@ def normalize_texts(texts: Sequence[str], normalization: Normalization) -> list[
     return _rust.normalize_texts(texts, normalization)
 
 
-def hash_texts(texts: Sequence[str], *, normalization: Normalization | None = None, seed: int = 0) -> NDArray[np.uint64]:
+def hash_texts(
+    texts: Sequence[str], *, normalization: Normalization | None = None, seed: int = 0
+) -> NDArray[np.uint64]:
     """Seeded xxh3-64 of each normalized text's UTF-8 bytes (without normalization this equals
     `xxhash.xxh3_64_intdigest(text, seed)`)."""
     return _rust.hash_texts(texts, normalization=normalization, seed=seed)

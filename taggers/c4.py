@@ -39,7 +39,7 @@ class _C4Base(BaseTagger):
 
     def tag_batch(self, docs: Sequence[Document]) -> list[TaggerOutput]:
         results = c4_rules().tag_batch([doc.text for doc in docs])
-        return [self._output(len(doc.text), *result) for doc, result in zip(docs, results)]
+        return [self._output(len(doc.text), *result) for doc, result in zip(docs, results, strict=False)]
 
     def _flags(self, length: int, flags: int) -> TaggerOutput:
         bits = {
@@ -55,7 +55,7 @@ class _C4Base(BaseTagger):
         no_punctuation: list[Span] = []
         too_few: list[Span] = []
         values = iter(flat)
-        for start, end, rules in zip(values, values, values):
+        for start, end, rules in zip(values, values, values, strict=False):
             if rules & _rust.C4_NO_ENDING_PUNCTUATION:
                 no_punctuation.append(Span(start, end, 1.0))
             if rules & _rust.C4_TOO_FEW_WORDS:

@@ -32,7 +32,7 @@ class GopherV1(BaseTagger):
             length = len(doc.text)
             row = values[i * width : (i + 1) * width]
             # NaN (v != v) marks n-gram statistics dolma does not emit for short documents.
-            out.append({key: [Span(0, length, v)] for key, v in zip(GOPHER_KEYS, row) if v == v})
+            out.append({key: [Span(0, length, v)] for key, v in zip(GOPHER_KEYS, row, strict=False) if v == v})
         return out
 
 

@@ -82,7 +82,7 @@ class WhitespaceTokenizerV1(BaseTagger):
 
     def tag_batch(self, docs: Sequence[Document]) -> list[TaggerOutput]:
         counts = _rust.word_piece_count_batch([doc.text for doc in docs])
-        return [{"length": [Span(0, len(doc.text), float(n))]} for doc, n in zip(docs, counts)]
+        return [{"length": [Span(0, len(doc.text), float(n))]} for doc, n in zip(docs, counts, strict=False)]
 
 
 @register("whitespace_tokenizer_with_paragraphs_v1")
@@ -91,10 +91,10 @@ class WhitespaceTokenizerWithParagraphsV1(BaseTagger):
 
     def tag_batch(self, docs: Sequence[Document]) -> list[TaggerOutput]:
         bounds = [split_paragraphs(doc.text) for doc in docs]
-        pieces = [doc.text[s:e] for doc, doc_bounds in zip(docs, bounds) for s, e in doc_bounds]
+        pieces = [doc.text[s:e] for doc, doc_bounds in zip(docs, bounds, strict=False) for s, e in doc_bounds]
         counts = iter(_rust.word_piece_count_batch(pieces))
         out = []
-        for doc, doc_bounds in zip(docs, bounds):
+        for doc, doc_bounds in zip(docs, bounds, strict=False):
             result: TaggerOutput = {}
             paragraphs = [Span(s, e, float(next(counts))) for s, e in doc_bounds]
             if paragraphs:

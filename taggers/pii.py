@@ -25,7 +25,7 @@ def _group(flat: list[int]) -> TaggerOutput:
     """`[kind, start, end, ...]` into spans keyed by kind, in order of first appearance."""
     out: TaggerOutput = {}
     values = iter(flat)
-    for kind, start, end in zip(values, values, values):
+    for kind, start, end in zip(values, values, values, strict=False):
         out.setdefault(KINDS[kind], []).append(Span(start, end, 1.0))
     return out
 
@@ -38,7 +38,7 @@ class PiiRegexV1(BaseTagger):
 
     def tag_batch(self, docs: Sequence[Document]) -> list[TaggerOutput]:
         out = []
-        for doc, (words, flat) in zip(docs, _rust.pii_regex_batch([doc.text for doc in docs])):
+        for doc, (words, flat) in zip(docs, _rust.pii_regex_batch([doc.text for doc in docs]), strict=False):
             length = len(doc.text)
             result = _group(flat)
             found = len(flat) // 3
@@ -68,7 +68,7 @@ class PiiRegexWithCountsFastV2(BaseTagger):
 
     def tag_batch(self, docs: Sequence[Document]) -> list[TaggerOutput]:
         out = []
-        for doc, flat in zip(docs, _rust.pii_regex_fast_batch([doc.text for doc in docs])):
+        for doc, flat in zip(docs, _rust.pii_regex_fast_batch([doc.text for doc in docs]), strict=False):
             length = len(doc.text)
             if flat is None:
                 log.warning("document %r: more than 10,000 question marks, PII regexes skipped", doc.id)

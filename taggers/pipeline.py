@@ -59,12 +59,13 @@ def check_taggers(config: TagConfig) -> None:
 def output_paths(config: TagConfig, doc_path: str, pattern_index: int, experiments: list[str]) -> tuple[str, ...]:
     """Attribute file per experiment for one documents file, mirroring dolma's layout or `destination`."""
     if config.destination is None:
-        return tuple(paths.mirror_path(doc_path, exp) for exp in experiments)
+        return tuple(paths.attributes_path(doc_path, exp) for exp in experiments)
     root = config.destination[pattern_index]
     prefix = paths.static_prefix(config.documents[pattern_index])
+    name = paths.attribute_file_name(doc_path)
     if len(experiments) == 1:
-        return (paths.rebase(doc_path, prefix, root),)
-    return tuple(paths.rebase(doc_path, prefix, paths.join(root, exp)) for exp in experiments)
+        return (paths.rebase(name, prefix, root),)
+    return tuple(paths.rebase(name, prefix, paths.join(root, exp)) for exp in experiments)
 
 
 def plan(config: TagConfig) -> list[Unit]:
@@ -115,7 +116,7 @@ def tag_file(job: TagJob, unit: Unit) -> UnitResult:
                         raise DataError(doc_path, item.line, item.error)
                     bad_lines += 1
             documents += len(docs)
-            for (_, taggers), group_prefixes, sink in zip(groups, prefixes, sinks):
+            for (_, taggers), group_prefixes, sink in zip(groups, prefixes, sinks, strict=False):
                 results = [tagger.tag_batch(docs) for tagger in taggers]
                 doc_index = 0
                 lines = []
@@ -124,12 +125,12 @@ def tag_file(job: TagJob, unit: Unit) -> UnitResult:
                         lines.append(orjson.dumps({"id": item.doc_id, "attributes": {}}))
                         continue
                     attributes: dict[str, list[list[Any]]] = {}
-                    for prefix, result in zip(group_prefixes, results):
+                    for prefix, result in zip(group_prefixes, results, strict=False):
                         for key, spans in result[doc_index].items():
                             full = key_cache.get((prefix, key))
                             if full is None:
                                 full = key_cache[(prefix, key)] = prefix + paths.sanitize_name(key)
-                            attributes[full] = [list(span) for span in spans]
+                            attributes[full] = [span.to_json() for span in spans]
                     lines.append(orjson.dumps({"id": item.id, "attributes": attributes}))
                     doc_index += 1
                 if lines:

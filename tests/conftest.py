@@ -10,10 +10,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from mixers.curriculum.manifest import PhaseInfo, ShardInfo, write_manifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,9 +47,15 @@ def s3_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
     os.environ.update(
-        AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
     )
     try:
         wait_for_port(port)
@@ -85,7 +94,15 @@ def ray_cluster() -> Iterator[str]:
     assert ray_bin, "the ray CLI is not installed"
     port = free_port()
     subprocess.run(
-        [ray_bin, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
+        [
+            ray_bin,
+            "start",
+            "--head",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -123,3 +140,39 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and "summary" not in p.name
     }
+
+
+def write_token_shards(root: Path, tokens: Sequence[np.ndarray], name: str) -> list[ShardInfo]:
+    """Write each token array as a raw (headerless) shard `root / name.format(k)`; their `ShardInfo`s."""
+    shards = []
+    for k, array in enumerate(tokens):
+        path = root / name.format(k)
+        array.tofile(path)
+        shards.append(ShardInfo(str(path), array.size))
+    return shards
+
+
+def write_test_manifest(
+    path: Path,
+    shards: list[ShardInfo],
+    *,
+    sequence_length: int,
+    sources: Sequence[str],
+    phases: Sequence[tuple[PhaseInfo, np.ndarray]],
+    validation: np.ndarray | None,
+    name: str = "toy",
+    seed: int = 0,
+) -> Path:
+    """`write_manifest` over uint16 token shards whose EOS id is 0, as the tests' shards are."""
+    return write_manifest(
+        str(path),
+        name=name,
+        seed=seed,
+        sequence_length=sequence_length,
+        dtype="uint16",
+        eos_token_id=0,
+        shards=shards,
+        sources=list(sources),
+        phases=phases,
+        validation=validation,
+    )

@@ -69,7 +69,7 @@ def test_errors_name_key_and_file(tmp_path: Path, text: str, argv: list[str], me
 def test_help_lists_every_field_with_default(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tag", "--help"]) == 0
     out = capsys.readouterr().out
-    for key, _, default, _ in describe_fields(TagConfig):
+    for key, *_ in describe_fields(TagConfig):
         assert f"--{key}" in out
     assert "--work_dir.output" in out and "default: 1" in out and "default: required" in out
 

@@ -76,7 +76,7 @@ def _origin(tokens: np.ndarray) -> tuple[int, int, int]:
 
 def _keys(table: Any) -> list[tuple[int, int]]:
     rows = np.asarray(table.rows())
-    return list(zip(rows[:, 0].tolist(), rows[:, 1].tolist()))
+    return list(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=False))
 
 
 PRETRAIN = {"name": "pretrain", "tokens": 12000 * SEQ, "mix": {"web": 0.6, "code": 0.3, "math": 0.05, "x": 0.05}}

@@ -7,20 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_test_manifest, write_token_shards
 
-from mixers.curriculum.manifest import InstanceTable, Manifest, ManifestError, PhaseInfo, ShardInfo, write_manifest
+from mixers.curriculum.manifest import InstanceTable, Manifest, ManifestError, PhaseInfo, ShardInfo
 
 SEQ = 8
 
 
 def _shards(tmp_path: Path) -> list[ShardInfo]:
-    shards = []
-    for k, n in enumerate((40, 25)):
-        tokens = (np.arange(n, dtype=np.uint16) + 1000 * k).astype(np.uint16)
-        path = tmp_path / f"shard{k}.npy"
-        tokens.tofile(path)
-        shards.append(ShardInfo(path=str(path), tokens=n))
-    return shards
+    tokens = [(np.arange(n, dtype=np.uint16) + 1000 * k).astype(np.uint16) for k, n in enumerate((40, 25))]
+    return write_token_shards(tmp_path, tokens, "shard{}.npy")
 
 
 def _write(tmp_path: Path, shards: list[ShardInfo]) -> Path:
@@ -29,17 +25,8 @@ def _write(tmp_path: Path, shards: list[ShardInfo]) -> Path:
     info = PhaseInfo(
         name="pretrain", instances=4, tokens=4 * SEQ, mix={"a": 0.5, "b": 0.5}, realized={"a": 0.5, "b": 0.5}
     )
-    return write_manifest(
-        str(tmp_path / "m"),
-        name="toy",
-        seed=7,
-        sequence_length=SEQ,
-        dtype="uint16",
-        eos_token_id=0,
-        shards=shards,
-        sources=["a", "b"],
-        phases=[(info, rows)],
-        validation=val,
+    return write_test_manifest(
+        tmp_path / "m", shards, seed=7, sequence_length=SEQ, sources=["a", "b"], phases=[(info, rows)], validation=val
     )
 
 
@@ -99,17 +86,9 @@ def test_bad_manifest_json(tmp_path: Path) -> None:
 def test_rows_past_shard_end_are_rejected(tmp_path: Path) -> None:
     shards = _shards(tmp_path)
     info = PhaseInfo(name="p", instances=1, tokens=SEQ, mix={"a": 1.0}, realized={"a": 1.0})
-    path = write_manifest(
-        str(tmp_path / "bad"),
-        name="bad",
-        seed=0,
-        sequence_length=SEQ,
-        dtype="uint16",
-        eos_token_id=0,
-        shards=shards,
-        sources=["a"],
-        phases=[(info, np.array([[1, 20, 0]], dtype=np.uint64))],
-        validation=None,
+    rows = np.array([[1, 20, 0]], dtype=np.uint64)
+    path = write_test_manifest(
+        tmp_path / "bad", shards, name="bad", sequence_length=SEQ, sources=["a"], phases=[(info, rows)], validation=None
     )
     m = Manifest.open(str(path))
     assert m.validation() is None

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import read_jsonl, tree_bytes, write_documents
+
 from dolma_py.cli import main as cli
 
 
@@ -46,7 +46,7 @@ def test_exact_paragraphs_in_dolma_format_without_its_offset_bugs(tmp_path: Path
         {"dup": [[8, 19, 1.0]]},
         {"dup": [[0, 12, 1.0], [12, 24, 1.0]]},
     ]
-    for doc, row in zip(DOLMA_CASE, rows):
+    for doc, row in zip(DOLMA_CASE, rows, strict=False):
         for start, end, _ in row["attributes"].get("dup", []):
             assert 0 <= start < end <= len(doc["text"])
     assert doc_text_spans(DOLMA_CASE[3], rows[3]) == ["hello world"]
@@ -241,7 +241,7 @@ def test_new_files_after_a_finished_run_are_deduplicated_against_it(tmp_path: Pa
     write_documents(tmp_path / "documents" / "part-99.jsonl.gz", source)
     assert dedupe(*args) == 0
     rows = read_jsonl(tmp_path / "attributes" / "dup" / "part-99.jsonl.gz")
-    for row, doc in zip(rows, source):
+    for row, doc in zip(rows, source, strict=False):
         spans = row["attributes"]["dup"]
         assert sum(e - s for s, e, _ in spans) == len(doc["text"])  # every paragraph was seen before
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from conftest import tree_bytes, write_documents
+
 from dolma_py.cli import main as cli
 
 DOLMA = [sys.executable, "-m", "dolma_py.cli.main"]

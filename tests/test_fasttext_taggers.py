@@ -131,7 +131,7 @@ def test_english_paragraph_tagger_offsets(models: dict[str, str]) -> None:
     assert [(s.start, s.end) for s in out["en"]] == [(0, 21), (21, 41), (45, 59)]
     assert [(s.start, s.end) for s in out["not_en"]] == [(0, 21), (21, 41), (45, 59)]
     assert [s.score > 0.5 for s in out["en"]] == [True, False, True]
-    for en, not_en in zip(out["en"], out["not_en"]):
+    for en, not_en in zip(out["en"], out["not_en"], strict=False):
         assert not_en.score == pytest.approx(1.0 - en.score)
     # a last paragraph without a trailing newline ends at the end of the text
     (out,) = tagger.tag_batch([doc("beta1 beta2\nalpha1 alpha2")])

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from dolma_py.data import Document
 from dolma_py.errors import ConfigError, DataError
 from dolma_py.io import paths
 from dolma_py.io.atomic import atomic_write, temporary_name
 from dolma_py.io.documents import BadLine, iter_lines, read_documents, write_jsonl, write_parquet
-from dolma_py.data import Document
 
 
 def test_glob_regex_double_star_spans_directories() -> None:
@@ -35,10 +35,10 @@ def test_expand_local_sorted_and_errors_on_no_match(tmp_path: Path) -> None:
 
 
 def test_mirror_and_rebase() -> None:
-    assert paths.mirror_path("s3://b/x/documents/cc/a.jsonl.gz", "exp") == "s3://b/x/attributes/exp/cc/a.jsonl.gz"
-    assert paths.mirror_path("/d/documents/a.json", "t") == "/d/attributes/t/a.json"
+    assert paths.attributes_path("s3://b/x/documents/cc/a.jsonl.gz", "exp") == "s3://b/x/attributes/exp/cc/a.jsonl.gz"
+    assert paths.attributes_path("/d/documents/a.json", "t") == "/d/attributes/t/a.json"
     with pytest.raises(ConfigError, match="no 'documents' component"):
-        paths.mirror_path("/d/docs/a.json", "t")
+        paths.attributes_path("/d/docs/a.json", "t")
     assert paths.rebase("/in/sub/a.gz", "/in", "/out") == "/out/sub/a.gz"
     assert paths.common_dir(["s3://b/p/x/1.gz", "s3://b/p/y/2.gz"]) == "s3://b/p"
     assert paths.join(paths.common_dir(["a.gz"]), "s.json") == "s.json"

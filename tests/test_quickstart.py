@@ -1,22 +1,41 @@
-"""The README's first command runs `dolma quickstart`; it must complete and leave every stage's outputs."""
+"""The README's first command runs `dolma quickstart`; every stage must complete and leave its outputs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
 from conftest import read_jsonl
+
 from dolma_py.cli.main import main
 
 
-def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
+def test_quickstart_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
     assert main(["quickstart", "--output", str(tmp_path), "--processes", "2"]) == 0
-    assert (tmp_path / "configs" / "tag.yaml").exists()
+    out = capsys.readouterr().out
+    for stage in ("tag", "dedupe", "mix", "tokens-web", "curriculum", "train"):
+        assert (tmp_path / "configs" / f"{stage}.yaml").exists()
+
     docs = sorted((tmp_path / "corpus" / "documents").rglob("*.jsonl.gz"))
-    attrs = sorted((tmp_path / "corpus" / "attributes" / "quickstart").rglob("*.jsonl.gz"))
-    assert len(docs) == len(attrs) == 6
-    rows = read_jsonl(attrs[0])
-    assert len(rows) == 300
-    keys = set().union(*(row["attributes"] for row in rows))
-    assert "quickstart__char_length_v1__length" in keys
-    assert any(key.startswith("quickstart__pii_regex_v2__") for key in keys)
-    assert any(key.startswith("quickstart__url_blocklist_v1__") for key in keys)
+    tagged = sorted((tmp_path / "corpus" / "attributes" / "quickstart").rglob("*.jsonl.gz"))
+    deduped = sorted((tmp_path / "corpus" / "attributes" / "dedupe_paragraphs").rglob("*.jsonl.gz"))
+    assert len(docs) == len(tagged) == len(deduped) == 10
+    keys = set().union(*(row["attributes"] for row in read_jsonl(tagged[0])))
+    assert {"quickstart__char_length_v1__length", "quickstart__gopher_v1__word_count"} <= keys
+    flagged = sum(
+        bool(row["attributes"].get("bff_duplicate_paragraph_spans")) for path in deduped for row in read_jsonl(path)
+    )
+    assert flagged > 0, "the sample corpus repeats paragraphs, so dedupe must flag some"
+
+    mixed = [row for path in sorted((tmp_path / "mixed").rglob("*.jsonl.gz")) for row in read_jsonl(path)]
+    total = sum(len(read_jsonl(path)) for path in docs)
+    assert 0 < len(mixed) < total, "the mix filters drop spam and blocklisted pages"
+    assert any("|||EMAIL_ADDRESS|||" in row["text"] for row in mixed)
+
+    for source in ("web", "wiki", "math"):
+        shards = list((tmp_path / "tokens" / source).glob("*.npy"))
+        assert shards and all(np.fromfile(s, dtype=np.uint16).size > 0 for s in shards)
+    assert (tmp_path / "manifest" / "manifest.json").exists()
+    assert "losses of the tiny model:" in out and "[anneal] train loss" in out

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import read_jsonl, tree_bytes, write_documents
+
 from dolma_py.cli.main import main
 
 DOCS = [
@@ -43,7 +43,9 @@ class SlowLength(DocumentTagger):
 
 def make_corpus(root: Path, files: int = 4, docs: int = 25) -> str:
     for f in range(files):
-        rows = [{"id": f"f{f}-{i}", "text": f"doc {i} of file {f}. " * (i % 7 + 1), "source": "web"} for i in range(docs)]
+        rows = [
+            {"id": f"f{f}-{i}", "text": f"doc {i} of file {f}. " * (i % 7 + 1), "source": "web"} for i in range(docs)
+        ]
         write_documents(root / "documents" / f"part-{f}.jsonl.gz", rows)
     return str(root / "documents" / "*.jsonl.gz")
 
@@ -51,22 +53,44 @@ def make_corpus(root: Path, files: int = 4, docs: int = 25) -> str:
 def test_tag_writes_aligned_attributes_with_dolma_keys(tmp_path: Path) -> None:
     write_documents(tmp_path / "documents" / "sub" / "a.jsonl.gz", DOCS)
     code = main(
-        ["tag", "--documents", str(tmp_path / "documents" / "**" / "*.gz"),
-         "--taggers", "char_length_v1", "whitespace_tokenizer_v1", "--experiment", "my-exp"]
+        [
+            "tag",
+            "--documents",
+            str(tmp_path / "documents" / "**" / "*.gz"),
+            "--taggers",
+            "char_length_v1",
+            "whitespace_tokenizer_v1",
+            "--experiment",
+            "my-exp",
+        ]
     )
     assert code == 0
     rows = read_jsonl(tmp_path / "attributes" / "my_exp" / "sub" / "a.jsonl.gz")
     assert [row["id"] for row in rows] == ["d1", "d2", "d3", "d4"]
     lengths = [row["attributes"]["my_exp__char_length_v1__length"] for row in rows]
     assert lengths == [[[0, 28, 28]], [[0, 0, 0]], [[0, 6, 6]], [[0, 25, 25]]]
-    assert rows[0]["attributes"]["my_exp__whitespace_tokenizer_v1__length"] == [[0, 28, 9]]  # dolma counts regex split pieces
+    assert rows[0]["attributes"]["my_exp__whitespace_tokenizer_v1__length"] == [
+        [0, 28, 9]
+    ]  # dolma counts regex split pieces
     summary = json.loads((tmp_path / "attributes" / "my_exp" / "sub" / "_dolma_tag_summary.json").read_text())
     assert summary["units_done"] == 1 and summary["documents"] == 4 and summary["bad_lines"] == 0
 
 
 def test_default_experiment_is_the_tagger_name(tmp_path: Path) -> None:
     write_documents(tmp_path / "documents" / "a.jsonl.gz", DOCS)
-    assert main(["tag", "--documents", str(tmp_path / "documents" / "*.gz"), "--taggers", "char_length_v1", "random_number_v1"]) == 0
+    assert (
+        main(
+            [
+                "tag",
+                "--documents",
+                str(tmp_path / "documents" / "*.gz"),
+                "--taggers",
+                "char_length_v1",
+                "random_number_v1",
+            ]
+        )
+        == 0
+    )
     first = read_jsonl(tmp_path / "attributes" / "char_length_v1" / "a.jsonl.gz")
     assert first[0]["attributes"] == {"char_length_v1__char_length_v1__length": [[0, 28, 28]]}
     assert (tmp_path / "attributes" / "random_number_v1" / "a.jsonl.gz").exists()
@@ -78,7 +102,22 @@ def test_process_counts_give_identical_bytes(tmp_path: Path) -> None:
         root = tmp_path / f"p{processes}"
         pattern = make_corpus(root, files=4, docs=40)
         taggers = ["char_length_v1", "pii_regex_v2", "gopher_v1", "c4_v2", "random_number_v1"]
-        assert main(["tag", "--documents", pattern, "--taggers", *taggers, "--experiment", "e", "--processes", str(processes)]) == 0
+        assert (
+            main(
+                [
+                    "tag",
+                    "--documents",
+                    pattern,
+                    "--taggers",
+                    *taggers,
+                    "--experiment",
+                    "e",
+                    "--processes",
+                    str(processes),
+                ]
+            )
+            == 0
+        )
         outputs.append(tree_bytes(root / "attributes"))
     assert outputs[0] == outputs[1] and len(outputs[0]) == 4
 
@@ -87,7 +126,17 @@ def test_user_module_tagger_and_rerun_skips(tmp_path: Path, capsys: pytest.Captu
     module = tmp_path / "my_taggers.py"
     module.write_text(SLOW_TAGGER)
     pattern = make_corpus(tmp_path, files=2, docs=3)
-    args = ["tag", "--documents", pattern, "--taggers", "slow_length", "--tagger_modules", str(module), "--experiment", "e"]
+    args = [
+        "tag",
+        "--documents",
+        pattern,
+        "--taggers",
+        "slow_length",
+        "--tagger_modules",
+        str(module),
+        "--experiment",
+        "e",
+    ]
     assert main(args) == 0
     out = tmp_path / "attributes" / "e" / "part-0.jsonl.gz"
     assert read_jsonl(out)[0]["attributes"]["e__slow_length__length"] == [[0, 17, 17]]
@@ -103,7 +152,10 @@ def test_user_module_tagger_and_rerun_skips(tmp_path: Path, capsys: pytest.Captu
 def _dolma(args: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "dolma_py.cli.main", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, **kwargs,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        **kwargs,
     )
 
 
@@ -113,8 +165,19 @@ def test_sigkill_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
     runs = {}
     for name in ("killed", "clean"):
         pattern = make_corpus(tmp_path / name, files=8, docs=20)
-        args = ["tag", "--documents", pattern, "--taggers", "slow_length", "--tagger_modules", str(module),
-                "--experiment", "e", "--processes", "2"]
+        args = [
+            "tag",
+            "--documents",
+            pattern,
+            "--taggers",
+            "slow_length",
+            "--tagger_modules",
+            str(module),
+            "--experiment",
+            "e",
+            "--processes",
+            "2",
+        ]
         if name == "killed":
             proc = _dolma(args)
             attributes = tmp_path / name / "attributes" / "e"
@@ -142,7 +205,9 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_bad_line_fails_the_unit_naming_file_and_line(tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_line_fails_the_unit_naming_file_and_line(
+    tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     docs = tmp_path / "documents"
     docs.mkdir()
     (docs / "bad.jsonl").write_bytes(BAD_FILES[case])
@@ -167,7 +232,16 @@ def test_truncated_and_empty_files(tmp_path: Path, capsys: pytest.CaptureFixture
     data = (docs / "trunc.jsonl.gz").read_bytes()
     (docs / "trunc.jsonl.gz").write_bytes(data[: len(data) // 2])
     (docs / "empty.jsonl").write_bytes(b"")
-    args = ["tag", "--documents", str(docs / "*"), "--taggers", "char_length_v1", "--experiment", "e", "--skip-bad-lines"]
+    args = [
+        "tag",
+        "--documents",
+        str(docs / "*"),
+        "--taggers",
+        "char_length_v1",
+        "--experiment",
+        "e",
+        "--skip-bad-lines",
+    ]
     assert main(args) == 1
     assert "trunc.jsonl.gz:" in capsys.readouterr().err
     assert not (tmp_path / "attributes" / "e" / "trunc.jsonl.gz").exists()
@@ -188,7 +262,9 @@ def test_entry_point_taggers_are_listed(tmp_path: Path) -> None:
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-taggers\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[dolma_py.taggers]\nep = ep_taggers\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-m", "dolma_py.cli.main", "list"], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "dolma_py.cli.main", "list"], env=env, capture_output=True, text=True, check=True
+    )
     assert "ep_length" in out.stdout and "char_length_v1" in out.stdout
 
 
@@ -200,8 +276,22 @@ def test_s3_documents_to_s3_attributes_match_local(tmp_path: Path, s3_bucket: st
         write_jsonl(f"s3://{s3_bucket}/data/documents/{path.name}", read_jsonl(path))
     taggers = ["char_length_v1", "pii_regex_v2"]
     assert main(["tag", "--documents", pattern, "--taggers", *taggers, "--experiment", "e"]) == 0
-    assert main(["tag", "--documents", f"s3://{s3_bucket}/data/documents/*.gz", "--taggers", *taggers,
-                 "--experiment", "e", "--processes", "2"]) == 0
+    assert (
+        main(
+            [
+                "tag",
+                "--documents",
+                f"s3://{s3_bucket}/data/documents/*.gz",
+                "--taggers",
+                *taggers,
+                "--experiment",
+                "e",
+                "--processes",
+                "2",
+            ]
+        )
+        == 0
+    )
     from dolma_py.io.storage import s3_client
 
     for path in sorted((tmp_path / "attributes" / "e").glob("*.gz")):
@@ -219,3 +309,27 @@ def test_ray_executor_matches_local(tmp_path: Path, ray_cluster: str) -> None:
         assert main(args) == 0
         results[name] = tree_bytes(tmp_path / name / "attributes")
     assert results["local"] == results["ray"] and len(results["ray"]) == 3
+
+
+def test_parquet_documents_get_jsonl_attributes(tmp_path: Path) -> None:
+    from dolma_py.io.documents import write_parquet
+
+    (tmp_path / "documents").mkdir()
+    write_parquet(str(tmp_path / "documents" / "part.parquet"), DOCS)
+    assert (
+        main(
+            [
+                "tag",
+                "--documents",
+                str(tmp_path / "documents" / "*.parquet"),
+                "--taggers",
+                "char_length_v1",
+                "--experiment",
+                "e",
+            ]
+        )
+        == 0
+    )
+    rows = read_jsonl(tmp_path / "attributes" / "e" / "part.jsonl.gz")
+    assert [row["id"] for row in rows] == ["d1", "d2", "d3", "d4"]
+    assert rows[0]["attributes"]["e__char_length_v1__length"] == [[0, 28, 28.0]]

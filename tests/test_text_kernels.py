@@ -31,7 +31,7 @@ def python_paragraphs(doc: str, sep: str) -> list[tuple[int, int, int]]:
     if pieces[-1] == "":
         pieces.pop()
     out, pos = [], 0
-    for i, piece in enumerate(pieces):
+    for piece in pieces:
         has_sep = doc.startswith(sep, pos + len(piece))
         out.append((pos, pos + len(piece), pos + len(piece) + (len(sep) if has_sep else 0)))
         pos = out[-1][2]
@@ -53,7 +53,7 @@ def test_split_paragraphs_matches_python_offsets(sep: str) -> None:
     for i, doc in enumerate(docs):
         rows = slice(with_sep.offsets[i], with_sep.offsets[i + 1])
         expected = python_paragraphs(doc, sep)
-        assert list(zip(with_sep.start[rows], without.end[rows], with_sep.end[rows])) == expected, repr(doc)
+        assert list(zip(with_sep.start[rows], without.end[rows], with_sep.end[rows], strict=False)) == expected, repr(doc)
         if expected:  # spans tile the document exactly and never end past it
             assert with_sep.start[rows][0] == 0 and with_sep.end[rows][-1] == len(doc)
             assert (with_sep.start[rows][1:] == with_sep.end[rows][:-1]).all()
@@ -62,7 +62,7 @@ def test_split_paragraphs_matches_python_offsets(sep: str) -> None:
 def test_paragraph_edge_cases() -> None:
     spans = text.split_paragraphs(["", "a\n", "a\n\nb", "\n"])
     assert spans.offsets.tolist() == [0, 0, 1, 4, 5]
-    assert list(zip(spans.start.tolist(), spans.end.tolist())) == [(0, 2), (0, 2), (2, 3), (3, 4), (0, 1)]
+    assert list(zip(spans.start.tolist(), spans.end.tolist(), strict=False)) == [(0, 2), (0, 2), (2, 3), (3, 4), (0, 1)]
     with pytest.raises(ValueError, match="separator"):
         text.split_paragraphs(["a"], separator="")
 
@@ -117,13 +117,13 @@ def test_word_spans_are_python_indices() -> None:
     spans = text.word_spans(docs)
     counts = text.word_counts(docs)
     assert (np.diff(spans.offsets) == counts).all()
-    first = [docs[0][s:e] for s, e in zip(spans.start[: spans.offsets[1]], spans.end[: spans.offsets[1]])]
+    first = [docs[0][s:e] for s, e in zip(spans.start[: spans.offsets[1]], spans.end[: spans.offsets[1]], strict=False)]
     assert first == ["Hello", ",", "world", "!", "RSS", "2.0", "feed", "—", "日", "本", "👋🏽", "can't"]
     for i, doc in enumerate(docs):
-        for s, e in zip(spans.start[spans.offsets[i] : spans.offsets[i + 1]], spans.end[spans.offsets[i] : spans.offsets[i + 1]]):
+        for s, e in zip(spans.start[spans.offsets[i] : spans.offsets[i + 1]], spans.end[spans.offsets[i] : spans.offsets[i + 1]], strict=False):
             assert 0 <= s < e <= len(doc) and not doc[s:e].isspace()
     words = text.word_spans(docs[:1], word_mode="words")
-    assert [docs[0][s:e] for s, e in zip(words.start, words.end)] == ["Hello", "world", "RSS", "2.0", "feed", "日", "本", "can't"]
+    assert [docs[0][s:e] for s, e in zip(words.start, words.end, strict=False)] == ["Hello", "world", "RSS", "2.0", "feed", "日", "本", "can't"]
     with pytest.raises(ValueError, match="word mode"):
         text.word_counts(docs, word_mode="spaces")  # type: ignore[arg-type]
 
@@ -166,7 +166,7 @@ def test_paragraph_ngram_hashes_group_per_paragraph() -> None:
     docs = ["one two three four\nshort\n", "x y z", ""]
     result = text.paragraph_ngram_hashes(docs, 3)
     assert result.offsets.tolist() == [0, 2, 3, 3]
-    assert list(zip(result.start.tolist(), result.end.tolist())) == [(0, 19), (19, 25), (0, 5)]
+    assert list(zip(result.start.tolist(), result.end.tolist(), strict=False)) == [(0, 19), (19, 25), (0, 5)]
     assert result.num_words.tolist() == [4, 1, 3]
     assert result.ngram_offsets.tolist() == [0, 2, 2, 3]
     direct = text.ngram_hashes(["one two three four", "short", "x y z"], 3)
@@ -179,7 +179,7 @@ def test_paragraph_ngram_hashes_group_per_paragraph() -> None:
 def test_emoji_and_cjk_paragraph_spans_slice_python_strings() -> None:
     doc = "👋🏽 hi\n日本語\n🇫🇷🇩🇪 ok\n"
     result = text.paragraph_hashes([doc], include_separator=False)
-    assert [doc[s:e] for s, e in zip(result.start, result.end)] == ["👋🏽 hi", "日本語", "🇫🇷🇩🇪 ok"]
+    assert [doc[s:e] for s, e in zip(result.start, result.end, strict=False)] == ["👋🏽 hi", "日本語", "🇫🇷🇩🇪 ok"]
     assert result.hashes.tolist() == [xxhash.xxh3_64_intdigest(p.encode()) for p in ["👋🏽 hi", "日本語", "🇫🇷🇩🇪 ok"]]
 
 

@@ -12,12 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from dolma_py.config.loader import build
-from dolma_py.errors import ConfigError, DolmaError
 from dolma_py.config.tokens import TokensConfig
+from dolma_py.errors import ConfigError, DolmaError
 from dolma_py.tokens.pipeline import RECORD_NAME, run_tokens
 from dolma_py.tokens.shards import open_tokens, read_index
 from dolma_py.tokens.tokenizer import choose_dtype
@@ -122,7 +121,7 @@ def test_ids_index_and_decoding(corpus: dict[str, Any], tokenizer_path: str, tmp
         assert tokens.dtype == np.uint16
         assert index[0].start == 0 and index[-1].end == tokens.size
         assert tokens.size * 2 <= 4000 or len(index) == 1
-        for prev, row in zip([None, *index], index):
+        for prev, row in zip([None, *index], index, strict=False):
             assert prev is None or prev.end == row.start  # documents are contiguous, none split
             doc = expected[(row.src, row.loc)]
             assert row.id == doc["id"]

@@ -15,9 +15,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import REPO_ROOT, free_port  # noqa: E402
-from dolma_py.errors import ConfigError, DolmaError  # noqa: E402
-from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_state  # noqa: E402
+from conftest import REPO_ROOT, free_port, write_test_manifest, write_token_shards  # noqa: E402
+
 from dolma_py.config.train import (  # noqa: E402
     PRESETS,
     CheckpointConfig,
@@ -29,13 +28,15 @@ from dolma_py.config.train import (  # noqa: E402
     SystemConfig,
     TrainConfig,
 )
+from dolma_py.errors import ConfigError, DolmaError  # noqa: E402
+from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_state  # noqa: E402
 from dolma_py.train.data import CurriculumBatches  # noqa: E402
 from dolma_py.train.metrics import read_metrics  # noqa: E402
 from dolma_py.train.model import Transformer, flops_per_token, matmul_params  # noqa: E402
 from dolma_py.train.schedule import LRSchedule  # noqa: E402
 from dolma_py.train.soup import soup_state, write_soup  # noqa: E402
 from dolma_py.train.train import train  # noqa: E402
-from mixers.curriculum.manifest import Manifest, PhaseInfo, ShardInfo, write_manifest  # noqa: E402
+from mixers.curriculum.manifest import Manifest, PhaseInfo  # noqa: E402
 
 V, SEQ = 64, 33
 STEPS = {"a": 1, "b": 3}
@@ -48,13 +49,11 @@ def make_manifest(
     """Raw uint16 shards (one per source, instance-aligned) and a manifest whose phases draw disjoint instances."""
     rng = np.random.default_rng(0)
     per_source = sum(n for _, n in phases) // 2 + val // 2
-    shards = []
-    for k, step in enumerate(STEPS.values()):
+    tokens = []
+    for step in STEPS.values():
         starts = rng.integers(0, V, per_source)
-        tokens = ((starts[:, None] + step * np.arange(SEQ)[None, :]) % V).astype(np.uint16).reshape(-1)
-        path = root / f"shard-{k}.npy"
-        tokens.tofile(path)
-        shards.append(ShardInfo(str(path), tokens.size))
+        tokens.append(((starts[:, None] + step * np.arange(SEQ)[None, :]) % V).astype(np.uint16).reshape(-1))
+    shards = write_token_shards(root, tokens, "shard-{}.npy")
     next_slot = 0
 
     def take(n: int) -> np.ndarray:
@@ -67,17 +66,8 @@ def make_manifest(
     half = {"a": 0.5, "b": 0.5}
     tables = [(PhaseInfo(name, n, n * SEQ, half, half), take(n)) for name, n in phases]
     validation = take(val) if val else None
-    return write_manifest(
-        str(root / "manifest"),
-        name="toy",
-        seed=0,
-        sequence_length=SEQ,
-        dtype="uint16",
-        eos_token_id=0,
-        shards=shards,
-        sources=list(STEPS),
-        phases=tables,
-        validation=validation,
+    return write_test_manifest(
+        root / "manifest", shards, sequence_length=SEQ, sources=list(STEPS), phases=tables, validation=validation
     )
 
 
@@ -400,7 +390,7 @@ def test_two_processes_match_one(tmp_path: Path, parallel: str) -> None:
     torch.multiprocessing.spawn(_worker, args=(2, free_port(), config), nprocs=2)
     one, two = read_metrics(single / "metrics.jsonl"), read_metrics(multi / "metrics.jsonl")
     assert [r["step"] for r in one] == [r["step"] for r in two]
-    for a, b in zip(one, two):
+    for a, b in zip(one, two, strict=False):
         for key in ("loss", "ce", "grad_norm", "lr"):
             if key in a:
                 assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-6), (a["step"], key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dolma_py.cli.report import report
+from dolma_py.cli.report import print_plan, report
 from dolma_py.config.dedupe import DedupeConfig
 
 SUMMARY = "deduplicate documents, paragraphs or n-grams with a Bloom filter (resumable, deterministic)"
@@ -13,7 +13,5 @@ def run(config: DedupeConfig) -> int:
     from dolma_py.dedupe.pipeline import plan, run_dedupe
 
     if config.dryrun:
-        for unit in plan(config):
-            print(f"{unit.key} -> {', '.join(unit.outputs)}")
-        return 0
+        return print_plan(plan(config))
     return report(*run_dedupe(config))

@@ -13,7 +13,9 @@ SUMMARY = "list the registered taggers with a line of description each"
 class ListConfig:
     """`dolma list` options."""
 
-    tagger_modules: list[str] = option(default_factory=list, help="extra modules (names or .py paths) registering taggers")
+    tagger_modules: list[str] = option(
+        default_factory=list, help="extra modules (names or .py paths) registering taggers"
+    )
 
 
 CONFIG = ListConfig

@@ -1,10 +1,19 @@
-"""Printing a stage's run summary for the user."""
+"""Printing a stage's plan (`--dryrun`) or run summary for the user."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 from dolma_py.exec.runner import RunSummary
+from dolma_py.exec.units import Unit
+
+
+def print_plan(units: Iterable[Unit]) -> int:
+    """`--dryrun`: print each unit as `key -> outputs` and return the exit code 0."""
+    for unit in units:
+        print(f"{unit.key} -> {', '.join(unit.outputs)}")
+    return 0
 
 
 def report(summary: RunSummary, summary_path: str | None) -> int:

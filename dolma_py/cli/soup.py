@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from dolma_py.config.train import SoupConfig
 from dolma_py.errors import ConfigError
 from dolma_py.train import require_train_extra
-from dolma_py.config.train import SoupConfig
 
 SUMMARY = "average checkpoints' weights (model soup); write a checkpoint and/or a Hugging Face folder"
 CONFIG = SoupConfig

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dolma_py.cli.report import report
+from dolma_py.cli.report import print_plan, report
 from dolma_py.config.tag import TagConfig
 
 SUMMARY = "tag documents with taggers, writing line-aligned attribute files"
@@ -13,7 +13,5 @@ def run(config: TagConfig) -> int:
     from taggers.pipeline import plan, run_tag
 
     if config.dryrun:
-        for unit in plan(config):
-            print(f"{unit.key} -> {', '.join(unit.outputs)}")
-        return 0
+        return print_plan(plan(config))
     return report(*run_tag(config))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from dolma_py.train import require_train_extra
 from dolma_py.config.train import TrainConfig
+from dolma_py.train import require_train_extra
 
 SUMMARY = "train an OLMo-2-style model on a curriculum manifest (needs dolma-py[train]; multi-GPU via torchrun)"
 CONFIG = TrainConfig

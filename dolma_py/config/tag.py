@@ -34,11 +34,16 @@ class TagConfig(ExecConfig):
     taggers: list[str | dict[str, Any]] = option(help="tagger names, or {name: ..., option: value} mappings")
     experiment: str | None = option(None, help="experiment name; default: each tagger's own name")
     destination: list[str] | None = option(
-        None, help="attribute prefixes, one per documents entry; default: mirror documents/ into attributes/<experiment>/"
+        None,
+        help="attribute prefixes, one per documents entry; default: mirror documents/ into attributes/<experiment>/",
     )
-    tagger_modules: list[str] = option(default_factory=list, help="extra modules (names or .py paths) registering taggers")
+    tagger_modules: list[str] = option(
+        default_factory=list, help="extra modules (names or .py paths) registering taggers"
+    )
     ignore_existing: bool = option(False, help="dolma's name for --overwrite: re-tag files whose outputs exist")
-    skip_bad_lines: bool = option(False, help="write an empty attributes line for a bad input line instead of failing the file")
+    skip_bad_lines: bool = option(
+        False, help="write an empty attributes line for a bad input line instead of failing the file"
+    )
     batch_size: int = option(1024, help="documents passed to each tagger per call")
     work_dir: WorkDirConfig = option(default_factory=WorkDirConfig, help="dolma's work_dir block")
 
@@ -49,7 +54,8 @@ class TagConfig(ExecConfig):
             raise ValueError("'taggers' must list at least one tagger")
         if self.destination is not None and len(self.destination) != len(self.documents):
             raise ValueError(
-                f"'destination' has {len(self.destination)} entries but 'documents' has {len(self.documents)}; give one per entry"
+                f"'destination' has {len(self.destination)} entries but 'documents' has {len(self.documents)}; "
+                "give one per entry"
             )
         if self.batch_size < 1:
             raise ValueError("'batch_size' must be >= 1")

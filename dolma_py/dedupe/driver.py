@@ -14,7 +14,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from dolma_py.dedupe.keys import FileKeys, KeySpec, hash_unit, single_threaded_rust
-from dolma_py.dedupe.output import add_result, write_attributes
+from dolma_py.dedupe.output import write_attributes
 from dolma_py.dedupe.session import Session
 from dolma_py.exec.progress import Progress
 from dolma_py.exec.runner import RunSummary
@@ -61,13 +61,12 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
     bar = Progress("dedupe", len(session.todo)) if progress and session.todo else None
     for unit, hashed in ordered_hashes(spec, session.todo, processes):
         if isinstance(hashed, UnitResult):
-            summary.units_failed += 1
-            summary.failures.append({"unit": unit.key, "error": hashed.error, "details": hashed.details})
+            summary.add(hashed)
             break
         seen = filt.check_and_insert(hashed.keys)
         result = write_attributes(unit.outputs[0], hashed, attribute, seen, spec.overlap_threshold)
         session.record(unit)
-        add_result(summary, result)
+        summary.add(result)
         if bar:
             bar.update(result)
         if session.due():

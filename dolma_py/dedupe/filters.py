@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+from collections.abc import Callable
 
 import numpy as np
 import orjson
@@ -19,6 +20,7 @@ import orjson
 from dolma_py.config.dedupe import BloomFilterConfig
 from dolma_py.dedupe.bloom import BloomFilter
 from dolma_py.errors import ConfigError
+from dolma_py.io.atomic import temporary_name, write_bytes
 
 SIDECAR_SUFFIX = ".meta.json"
 
@@ -129,38 +131,41 @@ class PartitionedFilter:
 
     def check_and_insert(self, keys: np.ndarray) -> np.ndarray:
         """For each key in order: was it already present? Then insert it."""
-        if len(self.parts) == 1:
-            return self.parts[0].check_and_insert(keys)
-        seen = np.empty(len(keys), dtype=bool)
-        for part, (chunk, positions) in zip(self.parts, zip(*split_by_partition(keys, len(self.parts)))):
-            seen[positions] = part.check_and_insert(chunk)
-        return seen
+        return self._per_partition(BloomFilter.check_and_insert, keys)
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
+        """For each key: may it have been inserted?"""
+        return self._per_partition(BloomFilter.contains, keys)
+
+    def _per_partition(self, op: Callable[[BloomFilter, np.ndarray], np.ndarray], keys: np.ndarray) -> np.ndarray:
+        """`op` on each partition with its keys (in their order); the answers in the order of `keys`."""
         if len(self.parts) == 1:
-            return self.parts[0].contains(keys)
+            return op(self.parts[0], keys)
         seen = np.empty(len(keys), dtype=bool)
-        for part, (chunk, positions) in zip(self.parts, zip(*split_by_partition(keys, len(self.parts)))):
-            seen[positions] = part.contains(chunk)
+        for part, (chunk, positions) in zip(self.parts, zip(*split_by_partition(keys, len(self.parts)), strict=False), strict=False):
+            seen[positions] = op(part, chunk)
         return seen
 
     def save(self, base: str) -> None:
         """Save every partition (each file is written atomically by the Rust core)."""
-        for part, path in zip(self.parts, partition_paths(base, len(self.parts))):
+        for part, path in zip(self.parts, partition_paths(base, len(self.parts)), strict=False):
             part.save(path)
 
 
 def link_or_copy(src: str, dst: str) -> None:
-    """Make `dst` a snapshot of `src`: a hard link where possible (filters are replaced by rename, never edited)."""
+    """Atomically make `dst` a snapshot of `src`: a hard link where possible (filters are replaced by rename, never
+    edited), else a copy, made under `dst`'s temporary name and renamed."""
     os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
-    if os.path.exists(dst):
-        os.remove(dst)
+    tmp = temporary_name(dst)
+    if os.path.exists(tmp):
+        os.remove(tmp)
     try:
-        os.link(src, dst)
+        os.link(src, tmp)
     except OSError:
-        tmp = dst + ".copying"
+        # Not atomic_write + copyfileobj: copyfile copies in the kernel (sendfile), 1.4-3x faster on a 256 MiB
+        # file here (0.09-0.26 s vs 0.12-0.77 s), and filters reach GBs.
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
+    os.replace(tmp, dst)
 
 
 def read_sidecar(base: str) -> dict | None:
@@ -174,11 +179,7 @@ def read_sidecar(base: str) -> dict | None:
 
 def write_sidecar(base: str, identity: dict) -> None:
     """Record (atomically) how the keys of the filter at `base` were hashed."""
-    path = base + SIDECAR_SUFFIX
-    tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.inprogress")
-    with open(tmp, "wb") as fh:
-        fh.write(orjson.dumps(identity, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    os.replace(tmp, path)
+    write_bytes(base + SIDECAR_SUFFIX, orjson.dumps(identity, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
 
 
 def check_sidecar(base: str, identity: dict) -> None:

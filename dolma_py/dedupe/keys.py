@@ -171,7 +171,7 @@ def _document_batch(spec: KeySpec, getter: Getter, path: str, batch: list[DocLin
         keep &= text.word_counts(normalized) >= spec.min_words
     lines = np.asarray(key_lines, dtype=np.int64)
     attr_mode[lines] = np.where(keep, ATTR_IF_FLAGGED, ATTR_LIST)
-    kept = [v for v, k in zip(normalized, keep.tolist()) if k]
+    kept = [v for v, k in zip(normalized, keep.tolist(), strict=False) if k]
     num_items = len(kept)
     return _Batch(
         ids=ids,

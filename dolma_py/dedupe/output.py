@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
 import orjson
 
 from dolma_py.dedupe.keys import ATTR_IF_FLAGGED, ATTR_LIST, FileKeys
-from dolma_py.exec.runner import RunSummary
 from dolma_py.exec.units import UnitResult
-from dolma_py.io.atomic import atomic_write
+from dolma_py.io.atomic import write_bytes
 
 
 def item_scores(keys: FileKeys, seen: np.ndarray) -> np.ndarray:
@@ -48,18 +46,9 @@ def attribute_lines(keys: FileKeys, attribute: str, scores: np.ndarray, threshol
 def write_attributes(path: str, keys: FileKeys, attribute: str, seen: np.ndarray, threshold: float) -> UnitResult:
     """Score, write the attribute file atomically, and report counts for the run summary."""
     scores = item_scores(keys, seen)
-    data = attribute_lines(keys, attribute, scores, threshold)
-    with atomic_write(path) as out:
-        out.write(data)
+    write_bytes(path, attribute_lines(keys, attribute, scores, threshold))
     flagged = int(np.count_nonzero(scores >= threshold))
     counters = {"items": len(scores), "duplicate_items": flagged, "keys": len(keys.keys),
                 "keys_seen": int(np.count_nonzero(seen))}
     return UnitResult(key=keys.path, documents=keys.documents, bad_lines=keys.bad_lines, counters=counters)
 
-
-def add_result(summary: RunSummary, result: UnitResult) -> None:
-    """Account for one finished file in the run summary."""
-    summary.units_done += 1
-    summary.documents += result.documents
-    summary.bad_lines += result.bad_lines
-    summary.counters = dict(Counter(summary.counters) + Counter(result.counters))

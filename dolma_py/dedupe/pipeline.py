@@ -15,7 +15,6 @@ from dolma_py.dedupe.session import Session
 from dolma_py.errors import ConfigError
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
 from dolma_py.exec.units import Unit, UnitResult
-from dolma_py.io.atomic import write_bytes
 
 _READ_ONLY_FILTERS: dict[tuple[str, int], PartitionedFilter] = {}
 
@@ -68,10 +67,7 @@ def run_writable(config: DedupeConfig, units: list[Unit], where: str | None, pro
         from dolma_py.dedupe.driver import run_local
 
         run_local(session, config.processes, summary, progress)
-    summary.counters = dict(sorted(summary.counters.items()))
-    summary.elapsed_seconds = round(time.monotonic() - started, 3)
-    if where:
-        write_bytes(where, summary.to_json(), compress=False)
+    summary.finish(started, where)
     return summary
 
 

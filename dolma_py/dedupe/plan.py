@@ -36,7 +36,7 @@ def plan(config: DedupeConfig) -> list[Unit]:
             raise ConfigError(f"dedupe.documents.key: {err}") from None
     experiment = paths.sanitize_name(config.dedupe.experiment)
     files = paths.expand(config.documents)
-    return [Unit(key=path, inputs=(path,), outputs=(paths.mirror_path(path, experiment),)) for path in files]
+    return [Unit(key=path, inputs=(path,), outputs=(paths.attributes_path(path, experiment),)) for path in files]
 
 
 def state_directory(config: DedupeConfig) -> str:

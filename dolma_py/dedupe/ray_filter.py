@@ -34,7 +34,7 @@ from dolma_py.dedupe.filters import (
     split_by_partition,
 )
 from dolma_py.dedupe.keys import FileKeys, KeySpec, hash_unit
-from dolma_py.dedupe.output import add_result, write_attributes
+from dolma_py.dedupe.output import write_attributes
 from dolma_py.dedupe.plan import DedupeJob
 from dolma_py.dedupe.session import Session
 from dolma_py.errors import DolmaError
@@ -78,7 +78,7 @@ def write_partitioned(job: DedupeJob, unit: Unit, hashed: FileKeys, *seen_parts:
     """Ray task: put the partitions' answers back in key order and write the attribute file."""
     seen = np.empty(len(hashed.keys), dtype=bool)
     _, positions = split_by_partition(hashed.keys, len(seen_parts))
-    for part_seen, part_positions in zip(seen_parts, positions):
+    for part_seen, part_positions in zip(seen_parts, positions, strict=False):
         seen[part_positions] = part_seen
     try:
         return write_attributes(unit.outputs[0], hashed, job.attribute, seen, job.spec.overlap_threshold)
@@ -123,7 +123,7 @@ def run_ray(session: Session, address: str, summary: RunSummary, progress: bool)
     write_task = ray.remote(write_partitioned)
 
     def save(base: str) -> None:
-        ray.get([actor.save.remote(path) for actor, path in zip(actors, partition_paths(base, partitions))])
+        ray.get([actor.save.remote(path) for actor, path in zip(actors, partition_paths(base, partitions), strict=False)])
 
     bar = Progress("dedupe", len(session.todo)) if progress and session.todo else None
     hashing: deque[tuple[Unit, list[Any]]] = deque()
@@ -140,14 +140,12 @@ def run_ray(session: Session, address: str, summary: RunSummary, progress: bool)
         while len(writing) > limit:
             unit, ref = writing.popleft()
             result = ray.get(ref)
+            summary.add(result)
             if result.failed:
-                summary.units_failed += 1
-                summary.failures.append({"unit": unit.key, "error": result.error, "details": result.details})
                 exact = False
                 continue
             if exact:
                 session.record(unit)
-            add_result(summary, result)
             if bar:
                 bar.update(result)
 
@@ -158,10 +156,9 @@ def run_ray(session: Session, address: str, summary: RunSummary, progress: bool)
             refill()
             status = ray.get(status_ref)
             if status is not None:
-                summary.units_failed += 1
-                summary.failures.append({"unit": unit.key, "error": status.error, "details": status.details})
+                summary.add(status)
                 break
-            seen_refs = [actor.check_and_insert.remote(ref) for actor, ref in zip(actors, part_refs)]
+            seen_refs = [actor.check_and_insert.remote(ref) for actor, ref in zip(actors, part_refs, strict=False)]
             writing.append((unit, write_task.remote(job, unit, keys_ref, *seen_refs)))
             drain(FILES_IN_FLIGHT)
             if exact and session.due():

@@ -1,7 +1,7 @@
 """Reading documents for dedupe: only `id`, `text` and the parsed object, without building `Document`s.
 
 Lines that pass the same checks as `Document.from_json` take a fast path (one dict lookup per field); any other
-line goes through `parse_document`, so bad lines get exactly the errors every other stage reports.
+line goes through `parse_line`, so bad lines get exactly the errors every other stage reports.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from dolma_py.io.documents import BadLine, is_parquet, iter_lines, parse_document, read_documents
+from dolma_py.data import Document
+from dolma_py.io.documents import BadLine, iter_lines, parse_line, read_documents
+from dolma_py.io.paths import is_parquet
 
 
 class DocLine(NamedTuple):
@@ -36,24 +38,15 @@ def _valid(obj: Any) -> bool:
     )
 
 
-def _bad_line(line_no: int, raw: bytes) -> DocLine | BadLine:
-    try:
-        doc = parse_document(raw)
-    except ValueError as err:
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            obj = None
-        doc_id = obj.get("id") if isinstance(obj, dict) else None
-        return BadLine(line_no, doc_id if isinstance(doc_id, str) else None, str(err))
-    return DocLine(line_no, doc.id, doc.text, doc.raw)
+def _doc_line(line_no: int, item: Document | BadLine) -> DocLine | BadLine:
+    return item if isinstance(item, BadLine) else DocLine(line_no, item.id, item.text, item.raw)
 
 
 def read_lines(path: str) -> Iterator[DocLine | BadLine]:
     """One `DocLine` or `BadLine` per input line (or Parquet row), in order."""
     if is_parquet(path):
         for line_no, item in enumerate(read_documents(path), start=1):
-            yield item if isinstance(item, BadLine) else DocLine(line_no, item.id, item.text, item.raw)
+            yield _doc_line(line_no, item)
         return
     loads = orjson.loads
     for line_no, raw in iter_lines(path):
@@ -64,4 +57,4 @@ def read_lines(path: str) -> Iterator[DocLine | BadLine]:
         if _valid(obj):
             yield DocLine(line_no, obj["id"], obj["text"], obj)
         else:
-            yield _bad_line(line_no, raw)
+            yield _doc_line(line_no, parse_line(line_no, raw))

@@ -79,7 +79,7 @@ class Session:
         """Keep the filter as it was before this run (and its sidecar), so --overwrite can start from it again."""
         sources = partition_paths(self.bloom_file, self.partitions) + [self.bloom_file + SIDECAR_SUFFIX]
         targets = partition_paths(self.state.base_path, self.partitions) + [self.state.base_path + SIDECAR_SUFFIX]
-        for src, dst in zip(sources, targets):
+        for src, dst in zip(sources, targets, strict=False):
             if os.path.exists(src):
                 link_or_copy(src, dst)
 
@@ -136,10 +136,8 @@ class Session:
         """Put the committed filter at `bloom_filter.file` (hard link or copy, then rename) with its sidecar."""
         source = self.state.filter_base(self.progress.generation) if self.progress.generation else self.state.base_path
         targets = partition_paths(self.bloom_file, self.partitions)
-        for src, dst in zip(partition_paths(source, self.partitions), targets):
-            tmp = os.path.join(os.path.dirname(dst) or ".", f".{os.path.basename(dst)}.inprogress")
-            link_or_copy(src, tmp)
-            os.replace(tmp, dst)
+        for src, dst in zip(partition_paths(source, self.partitions), targets, strict=False):
+            link_or_copy(src, dst)
         write_sidecar(self.bloom_file, self.spec.hashing_identity())
         self.progress.finished = True
         self.state.commit(self.progress)

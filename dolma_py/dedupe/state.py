@@ -18,8 +18,9 @@ from typing import Any
 
 import orjson
 
-from dolma_py.dedupe.filters import PartitionedFilter, partition_paths
+from dolma_py.dedupe.filters import partition_paths
 from dolma_py.errors import ConfigError
+from dolma_py.io.atomic import write_bytes
 
 FORMAT_VERSION = 1
 
@@ -71,13 +72,7 @@ class CheckpointState:
 
     def commit(self, progress: Progress) -> None:
         """Atomically replace `progress.json`."""
-        os.makedirs(self.directory, exist_ok=True)
-        tmp = os.path.join(self.directory, ".progress.json.inprogress")
-        with open(tmp, "wb") as fh:
-            fh.write(orjson.dumps(asdict(progress), option=orjson.OPT_INDENT_2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.progress_path)
+        write_bytes(self.progress_path, orjson.dumps(asdict(progress), option=orjson.OPT_INDENT_2), sync=True)
 
     def reset(self, keep_base: bool) -> None:
         """Forget every checkpoint (for --overwrite or a fresh start), keeping the base filter if asked."""
@@ -88,9 +83,6 @@ class CheckpointState:
                 continue
             if name == "progress.json" or name.startswith(("filter-", "base", ".")):
                 os.remove(os.path.join(self.directory, name))
-
-    def save_generation(self, filt: PartitionedFilter, generation: int) -> None:
-        filt.save(self.filter_base(generation))
 
     def remove_generation(self, generation: int) -> None:
         for path in partition_paths(self.filter_base(generation), self.partitions):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,6 +46,25 @@ class RunSummary:
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2)
 
+    def add(self, result: UnitResult) -> None:
+        """Count one finished unit: a failure with its error, or its documents, bad lines and counters."""
+        if result.failed:
+            self.units_failed += 1
+            self.failures.append({"unit": result.key, "error": result.error, "details": result.details})
+            return
+        self.units_done += 1
+        self.documents += result.documents
+        self.bad_lines += result.bad_lines
+        for name, value in result.counters.items():
+            self.counters[name] = self.counters.get(name, 0) + value
+
+    def finish(self, started: float, path: str | None) -> None:
+        """Sort the counters, record the seconds since `started` (`time.monotonic()`), write the JSON to `path`."""
+        self.counters = dict(sorted(self.counters.items()))
+        self.elapsed_seconds = round(time.monotonic() - started, 3)
+        if path:
+            write_bytes(path, self.to_json(), compress=False)
+
 
 def run_stage(
     command: str,
@@ -61,7 +79,6 @@ def run_stage(
     todo = units if options.overwrite else [unit for unit in units if not unit.is_complete()]
     summary.units_skipped = len(units) - len(todo)
     progress = Progress(command, len(todo)) if options.progress and todo else None
-    counters: Counter[str] = Counter()
     results: list[UnitResult] = []
     for result in make_executor(options.processes, options.ray_address).run(fn, todo):
         results.append(result)
@@ -70,16 +87,6 @@ def run_stage(
     if progress:
         progress.close()
     for result in sorted(results, key=lambda r: r.key):
-        if result.failed:
-            summary.units_failed += 1
-            summary.failures.append({"unit": result.key, "error": result.error, "details": result.details})
-            continue
-        summary.units_done += 1
-        summary.documents += result.documents
-        summary.bad_lines += result.bad_lines
-        counters.update(result.counters)
-    summary.counters = dict(sorted(counters.items()))
-    summary.elapsed_seconds = round(time.monotonic() - started, 3)
-    if summary_path:
-        write_bytes(summary_path, summary.to_json(), compress=False)
+        summary.add(result)
+    summary.finish(started, summary_path)
     return summary

@@ -18,9 +18,8 @@ from dolma_py.data import Document
 from dolma_py.errors import DataError
 from dolma_py.io.atomic import atomic_write
 from dolma_py.io.compression import decompressing_reader
+from dolma_py.io.paths import is_parquet
 from dolma_py.io.storage import open_raw
-
-PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 @dataclass(slots=True)
@@ -30,11 +29,6 @@ class BadLine:
     line: int
     doc_id: str | None
     error: str
-
-
-def is_parquet(path: str) -> bool:
-    """True for Parquet files, which are read with pyarrow rather than line by line."""
-    return path.lower().endswith(PARQUET_SUFFIXES)
 
 
 def open_read(path: str) -> IO[bytes]:
@@ -73,6 +67,14 @@ def _recover_id(raw: bytes) -> str | None:
     return doc_id if isinstance(doc_id, str) else None
 
 
+def parse_line(line_no: int, raw: bytes) -> Document | BadLine:
+    """`parse_document`, or a `BadLine` (with the id when it can still be read) for an invalid line."""
+    try:
+        return parse_document(raw)
+    except ValueError as err:
+        return BadLine(line_no, _recover_id(raw), str(err))
+
+
 def _iter_parquet_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     import pyarrow.parquet as pq
 
@@ -95,10 +97,7 @@ def read_documents(path: str) -> Iterator[Document | BadLine]:
                 yield BadLine(row, doc_id, str(err))
         return
     for line_no, raw in iter_lines(path):
-        try:
-            yield parse_document(raw)
-        except ValueError as err:
-            yield BadLine(line_no, _recover_id(raw), str(err))
+        yield parse_line(line_no, raw)
 
 
 def write_jsonl(path: str, rows: Iterable[dict[str, Any]]) -> int:

@@ -124,14 +124,29 @@ def expand(patterns: list[str] | str) -> list[str]:
     return sorted(found)
 
 
-def mirror_path(doc_path: str, experiment: str, kind: str = "attributes") -> str:
-    """Map `<root>/documents/<rest>` to `<root>/<kind>/<experiment>/<rest>` (dolma's attribute layout)."""
-    parts = doc_path.split("/")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def is_parquet(path: str) -> bool:
+    """True for Parquet files, which are read with pyarrow rather than line by line."""
+    return path.lower().endswith(PARQUET_SUFFIXES)
+
+
+def attribute_file_name(doc_path: str) -> str:
+    """Attribute files keep the document file's name, except that Parquet documents get `.jsonl.gz` attributes."""
+    if is_parquet(doc_path):
+        return doc_path.rsplit(".", 1)[0] + ".jsonl.gz"
+    return doc_path
+
+
+def attributes_path(doc_path: str, experiment: str) -> str:
+    """Map `<root>/documents/<rest>` to `<root>/attributes/<experiment>/<rest>` (dolma's attribute layout)."""
+    parts = attribute_file_name(doc_path).split("/")
     for i in range(len(parts) - 1, -1, -1):
         if parts[i] == "documents":
-            return "/".join(parts[:i] + [kind, experiment] + parts[i + 1 :])
+            return "/".join(parts[:i] + ["attributes", experiment] + parts[i + 1 :])
     raise ConfigError(
-        f"{doc_path!r} has no 'documents' component, so its {kind} path cannot be derived; "
+        f"{doc_path!r} has no 'documents' component, so its attributes path cannot be derived; "
         "put documents under <root>/documents/ or give `destination`"
     )
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from dolma_py.config.tokens import TokensConfig
 from dolma_py.errors import ConfigError, DolmaError
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
 from dolma_py.exec.units import Unit, UnitResult
@@ -24,7 +25,6 @@ from dolma_py.io.atomic import write_bytes
 from dolma_py.io.documents import open_read
 from dolma_py.io.paths import expand, is_s3, join
 from dolma_py.io.storage import exists, list_files, remove
-from dolma_py.config.tokens import TokensConfig
 from dolma_py.tokens.shards import RECORD_NAME, SHARD_PATTERN, IndexRow, shard_name, write_shard
 from dolma_py.tokens.shuffle import ShardPlan, plan_shards, window_count, window_order
 from dolma_py.tokens.tokenized_file import TokenizedFile, TokenizeParams, outputs_for, stem_for, tokenize_file
@@ -146,7 +146,7 @@ def write_shard_unit(params: ShardParams, unit: Unit) -> UnitResult:
         file_idx, doc_idx = window_order(counts, params.n_windows, k, params.seed)
         file_idx, doc_idx = file_idx[start:end], doc_idx[start:end]
         table = _gather(files, params, file_idx, doc_idx)
-        for f, (tok_start, tok_end, id_start, id_end, line) in zip(file_idx.tolist(), table.tolist()):
+        for f, (tok_start, tok_end, id_start, id_end, line) in zip(file_idx.tolist(), table.tolist(), strict=False):
             tf = files[f]
             parts.append(tf.tokens[tok_start:tok_end])
             doc_id = tf.ids[id_start:id_end].tobytes().decode("utf-8")
@@ -195,7 +195,7 @@ def run_tokens(config: TokensConfig, progress: bool = True) -> TokensResult:
     params = TokenizeParams(
         settings, dtype.name, fields.text_field_name, fields.id_field_name, config.skip_bad_lines, threads
     )
-    units = [Unit(key=path, inputs=(path,), outputs=outputs_for(stem)) for path, stem in zip(inputs, stems)]
+    units = [Unit(key=path, inputs=(path,), outputs=outputs_for(stem)) for path, stem in zip(inputs, stems, strict=False)]
     stage1 = run_stage("tokens:tokenize", units, partial(tokenize_file, params), options)
     if not stage1.ok:
         raise _stage_error(stage1)

@@ -156,7 +156,7 @@ def _write(path: str, outputs: tuple[str, ...], params: TokenizeParams, use_fast
             verify = [i for i, (_, _, line_no) in enumerate(batch) if line_no % VERIFY_EVERY == 1]
             encoded = encoder.encode([text for text, _, _ in batch], verify=verify, use_fast=use_fast)
             id_chunks = []
-            for (_, doc_id, line_no), ids in zip(batch, encoded):
+            for (_, doc_id, line_no), ids in zip(batch, encoded, strict=False):
                 if not ids:
                     no_tokens += 1
                     continue

@@ -96,7 +96,7 @@ class DocumentEncoder:
         missing = [i for i, ids in enumerate(encoded) if ids is None]
         checked = [i for i in verify if encoded[i] is not None]
         todo = missing + checked
-        for i, ids in zip(todo, self._hf([texts[i] for i in todo])):
+        for i, ids in zip(todo, self._hf([texts[i] for i in todo]), strict=False):
             if encoded[i] is None:
                 encoded[i] = ids
             elif encoded[i] != ids:

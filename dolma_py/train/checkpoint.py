@@ -13,7 +13,6 @@ import json
 import os
 import random
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from torch.distributed.checkpoint.state_dict import (
 )
 
 from dolma_py.errors import DolmaError
+from dolma_py.io.atomic import publish_dir, staging_dir, temporary_name
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.pt"
@@ -103,10 +103,7 @@ def save_checkpoint(
     """Write checkpoint `step` atomically (a collective: every rank calls it) and prune to the newest `keep`."""
     rank = dist.get_rank() if dist.is_initialized() else 0
     final = step_dir(root, step)
-    tmp = root / f".{final.name}.tmp"
-    if rank == 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+    tmp = staging_dir(final) if rank == 0 else Path(temporary_name(str(final)))
     _barrier()
     _save(rng_state(), tmp / f"rng-rank{rank:05d}.pt")
     model_state = get_model_state_dict(model, options=_GATHER)
@@ -124,24 +121,6 @@ def save_checkpoint(
                 shutil.rmtree(stale)
     _barrier()
     return final
-
-
-def staging_dir(final: Path) -> Path:
-    """A fresh hidden directory beside `final` to assemble it in."""
-    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def publish_dir(tmp: Path, final: Path) -> None:
-    """Rename the finished `tmp` to `final`; an existing `final` is moved aside first and deleted after."""
-    old = None
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(final, old)
-    os.rename(tmp, final)
-    if old is not None:
-        shutil.rmtree(old)
 
 
 def read_state(path: Path) -> dict[str, Any]:

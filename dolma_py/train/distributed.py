@@ -11,8 +11,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from dolma_py.errors import ConfigError
 from dolma_py.config.train import SystemConfig
+from dolma_py.errors import ConfigError
 
 H100_BF16_DENSE_FLOPS = 989e12
 

@@ -13,8 +13,9 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from dolma_py.train.checkpoint import publish_dir, read_model_state, read_state, staging_dir
 from dolma_py.config.train import ModelConfig
+from dolma_py.io.atomic import atomic_dir
+from dolma_py.train.checkpoint import read_model_state, read_state
 
 
 def hf_config(model: ModelConfig, eos_token_id: int | None) -> dict[str, Any]:
@@ -61,8 +62,7 @@ def write_hf(state: dict[str, torch.Tensor], meta: dict[str, Any], out: Path) ->
     model_cfg = ModelConfig(**meta["config"]["model"])
     eos = (meta.get("manifest") or {}).get("eos_token_id")
     tensors = {hf_name(k): v.contiguous() for k, v in state.items()}
-    tmp = staging_dir(out)
-    save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-    (tmp / "config.json").write_text(json.dumps(hf_config(model_cfg, eos), indent=2) + "\n", encoding="utf-8")
-    publish_dir(tmp, out)
+    with atomic_dir(out) as tmp:
+        save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        (tmp / "config.json").write_text(json.dumps(hf_config(model_cfg, eos), indent=2) + "\n", encoding="utf-8")
     return out

@@ -9,12 +9,12 @@ step k, which come after that checkpoint), so the file always matches the checkp
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from dolma_py.errors import DataError
+from dolma_py.io.atomic import write_bytes
 
 
 class MetricsLog:
@@ -28,9 +28,7 @@ class MetricsLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         kept = read_metrics(path) if resume_step is not None and path.exists() else []
         kept = [r for r in kept if r["step"] < (resume_step or 0) or (r["step"] == resume_step and "event" not in r)]
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
-        os.replace(tmp, path)
+        write_bytes(str(path), "".join(json.dumps(r) + "\n" for r in kept).encode(), compress=False)
 
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:

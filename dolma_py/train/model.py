@@ -141,7 +141,8 @@ class Transformer(nn.Module):
 
 
 def matmul_params(cfg: ModelConfig) -> int:
-    """Parameters that take part in matrix multiplies: every block matrix plus the LM head (not the embedding lookup)."""
+    """Parameters that take part in matrix multiplies: every block matrix plus the LM head (not the embedding
+    lookup)."""
     c = cfg.resolved()
     assert c.d_model and c.mlp_hidden and c.n_layers and c.vocab_size
     return c.n_layers * (4 * c.d_model * c.d_model + 3 * c.d_model * c.mlp_hidden) + c.vocab_size * c.d_model

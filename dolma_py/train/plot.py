@@ -26,7 +26,7 @@ def plot_metrics(metrics: Path, out: Path) -> Path:
     ax_loss.plot([r["step"] for r in train], [r["loss"] for r in train], label="train", linewidth=1)
     for source in sorted({s for r in evals for s in r["eval"]}):
         points = [(r["step"], r["eval"][source]) for r in evals if source in r["eval"]]
-        ax_loss.plot(*zip(*points), marker="o", markersize=3, label=f"eval: {source}")
+        ax_loss.plot(*zip(*points, strict=False), marker="o", markersize=3, label=f"eval: {source}")
     ax_loss.set(xlabel="step", ylabel="loss", title="loss")
     ax_loss.legend(fontsize="small")
     ax_lr.plot([r["step"] for r in train], [r["lr"] for r in train])

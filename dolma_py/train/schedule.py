@@ -11,8 +11,8 @@ import math
 
 import torch
 
-from dolma_py.errors import ConfigError
 from dolma_py.config.train import OptimConfig, ScheduleConfig
+from dolma_py.errors import ConfigError
 
 
 class LRSchedule:

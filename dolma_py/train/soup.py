@@ -12,17 +12,10 @@ from pathlib import Path
 
 import torch
 
-from dolma_py.errors import DolmaError
-from dolma_py.train.checkpoint import (
-    FORMAT_VERSION,
-    MODEL_FILE,
-    STATE_FILE,
-    publish_dir,
-    read_model_state,
-    read_state,
-    staging_dir,
-)
 from dolma_py.config.train import ModelConfig
+from dolma_py.errors import DolmaError
+from dolma_py.io.atomic import atomic_dir
+from dolma_py.train.checkpoint import FORMAT_VERSION, MODEL_FILE, STATE_FILE, read_model_state, read_state
 from dolma_py.train.export import write_hf
 
 
@@ -36,7 +29,7 @@ def soup_state(checkpoints: list[Path], weights: list[float] | None = None) -> d
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise DolmaError(f"weights must be >= 0 with a positive sum, got {weights}")
     shapes = [dataclasses.asdict(ModelConfig(**read_state(c)["config"]["model"]).resolved()) for c in checkpoints]
-    for path, shape in zip(checkpoints[1:], shapes[1:]):
+    for path, shape in zip(checkpoints[1:], shapes[1:], strict=False):
         if shape != shapes[0]:
             diff = next(k for k in shape if shape[k] != shapes[0][k])
             raise DolmaError(
@@ -45,7 +38,7 @@ def soup_state(checkpoints: list[Path], weights: list[float] | None = None) -> d
     total = sum(weights)
     acc: dict[str, torch.Tensor] = {}
     dtypes: dict[str, torch.dtype] = {}
-    for path, weight in zip(checkpoints, weights):
+    for path, weight in zip(checkpoints, weights, strict=False):
         state = read_model_state(path)
         if acc and state.keys() != acc.keys():
             raise DolmaError(f"{path}: parameter names differ from {checkpoints[0]}")
@@ -71,9 +64,8 @@ def write_soup(
         "config": meta["config"],
     }
     if out is not None:
-        tmp = staging_dir(out)
-        torch.save(state, tmp / MODEL_FILE)
-        (tmp / STATE_FILE).write_text(json.dumps(soup_meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        publish_dir(tmp, out)
+        with atomic_dir(out) as tmp:
+            torch.save(state, tmp / MODEL_FILE)
+            (tmp / STATE_FILE).write_text(json.dumps(soup_meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if export is not None:
         write_hf(state, soup_meta, export)

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from dolma_py.config.train import ModelConfig, TrainConfig
 from dolma_py.errors import ConfigError, DolmaError
 from dolma_py.train.checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
-from dolma_py.config.train import ModelConfig, TrainConfig
 from dolma_py.train.data import CurriculumBatches, validation_rows
 from dolma_py.train.distributed import Runtime, all_reduce_sum, gradient_sync, init_runtime, shutdown, wrap_model
 from dolma_py.train.evaluate import evaluate

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dolma_py.io.atomic import atomic_dir
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -266,10 +266,7 @@ def write_manifest(
     if dtype_name not in TOKEN_DTYPES:
         raise ManifestError(f"token dtype must be one of {TOKEN_DTYPES}, got {dtype_name}")
     dest = Path(path).absolute()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}"
-    tmp.mkdir()
-    try:
+    with atomic_dir(dest) as tmp:
         phase_meta = []
         for index, (info, rows) in enumerate(phases):
             file = phase_file_name(index, info.name)
@@ -302,10 +299,6 @@ def write_manifest(
             "fingerprint": fingerprint,
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        _replace_dir(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
 
 
@@ -317,17 +310,6 @@ def _save_rows(path: Path, rows: np.ndarray, expected: int) -> None:
         np.save(f, arr, allow_pickle=False)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _replace_dir(tmp: Path, dest: Path) -> None:
-    """Rename `tmp` to `dest`, moving an existing `dest` aside first and deleting it afterwards."""
-    old = None
-    if dest.exists():
-        old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:12]}"
-        os.rename(dest, old)
-    os.rename(tmp, dest)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _resolve(root: Path, shard_path: str) -> str:

@@ -90,7 +90,7 @@ def apportion(total: int, mix: dict[str, float], order: list[str]) -> dict[str, 
         ranked = sorted(range(len(order)), key=lambda i: (-remainders[i], i))
         for i in ranked[:short]:
             counts[i] += 1
-    return {name: int(c) for name, c in zip(order, counts)}
+    return {name: int(c) for name, c in zip(order, counts, strict=False)}
 
 
 def make_plan(spec: CurriculumSpec, catalog: Catalog) -> Plan:

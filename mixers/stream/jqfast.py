@@ -153,7 +153,7 @@ def _compare(a: Any, b: Any) -> int:
     if ra == 4:
         return (a > b) - (a < b)
     if ra == 5:
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=False):
             c = _compare(x, y)
             if c:
                 return c

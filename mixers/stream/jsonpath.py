@@ -69,14 +69,14 @@ def json_equal(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if type(a) is list:
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=False))
     if type(a) is dict:
         return a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
     return a == b
 
 
 def _eq(left: list[Any], right: list[Any]) -> bool:
-    return len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right))
+    return len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right, strict=False))
 
 
 def _less(left: list[Any], right: list[Any]) -> bool:

@@ -100,7 +100,7 @@ def plan_stream(stream: StreamConfig, config: MixConfig) -> StreamPlan:
     staging = paths.join(stream.output.path, STAGING_DIR, f"{stream.name}-{job.fingerprint()}")
     tasks = []
     for doc_path in inputs:
-        attribute_paths = tuple(paths.mirror_path(doc_path, name) for name in stream.attributes)
+        attribute_paths = tuple(paths.attributes_path(doc_path, name) for name in stream.attributes)
         base = paths.join(staging, _part_name(doc_path))
         tasks.append(FileTask(job, doc_path, attribute_paths, base + ".part", base + ".manifest.json"))
     digest = hashlib.sha256("\n".join(inputs).encode()).hexdigest()[:16]

@@ -21,7 +21,7 @@ from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import atomic_write, write_bytes
 from mixers.stream.filters import DocFilter, JqFailure, compile_span_rules
 from mixers.stream.parts import ChunkWriter
-from mixers.stream.reader import AttributeFile, iter_lines
+from mixers.stream.reader import AttributeFile, iter_lines, parse_object
 from mixers.stream.sampling import Sampler
 from mixers.stream.spans import SpanError, gather_spans, replace_spans
 
@@ -101,12 +101,7 @@ def process_file(unit: Unit) -> UnitResult:
         for line_no, raw in iter_lines(task.doc_path, codec):
             documents += 1
             bytes_in += len(raw)
-            try:
-                doc = orjson.loads(raw)
-            except orjson.JSONDecodeError as err:
-                raise DataError(task.doc_path, line_no, f"malformed JSON ({err})") from None
-            if type(doc) is not dict:
-                raise DataError(task.doc_path, line_no, "expected a JSON object")
+            doc = parse_object(raw, task.doc_path, line_no)
             if readers:
                 _merge_attributes(doc, readers, line_no)
             try:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
-
 if TYPE_CHECKING:
     from mixers.stream.pipeline import StreamPlan
 
@@ -103,7 +102,10 @@ def _mb(size: int) -> str:
 def print_table(reports: list[StreamReport], out: TextIO | None = None) -> None:
     """One row per stream, then the drops per rule and jq errors of each stream."""
     out = out or sys.stderr
-    header = f"{'stream':<20}{'status':>9}{'files':>7}{'docs in':>12}{'docs out':>12}{'MB in':>10}{'MB out':>10}{'shards':>8}"
+    header = (
+        f"{'stream':<20}{'status':>9}{'files':>7}{'docs in':>12}{'docs out':>12}"
+        f"{'MB in':>10}{'MB out':>10}{'shards':>8}"
+    )
     print(header, file=out)
     for r in reports:
         print(

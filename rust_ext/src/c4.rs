@@ -2,10 +2,7 @@
 //! punctuation, fewer than 3 words) with code-point offsets, and document flags (naughty words, javascript,
 //! lorem ipsum, curly braces) on the lowercased text.
 
-use std::borrow::Cow;
-
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use rustc_hash::FxHashSet;
 
 use crate::pyunicode::{self, char_len};
 
@@ -41,49 +38,79 @@ pub struct C4Result {
     pub lines: Vec<FlaggedLine>,
 }
 
-/// The naughty-word list compiled for matching.
+/// What a pattern of the substring automaton stands for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pattern {
+    /// "javascript": a substring flag, and the `c4_v1` word flag when it is a whole word.
+    Javascript,
+    LoremIpsum,
+    /// A naughty entry with a space: any occurrence counts.
+    Phrase,
+    /// A naughty entry without a space: only a whole whitespace-separated word counts.
+    Word,
+}
+
+/// The naughty-word list compiled into one automaton with "javascript" and "lorem ipsum".
 pub struct C4Rules {
-    words: FxHashSet<String>,
-    /// Longest naughty word or "javascript", in bytes: longer words need no lookup.
-    longest_word: usize,
-    /// Naughty phrases (entries with a space), ASCII-case-insensitive.
-    phrases: AhoCorasick,
-    /// "javascript" then "lorem ipsum", ASCII-case-insensitive; they cannot overlap each other.
-    markers: AhoCorasick,
+    patterns: Vec<Pattern>,
+    automaton: AhoCorasick,
+    /// Some entry has non-ASCII cased characters, which ASCII-case-insensitive matching cannot fold.
+    always_lowercase: bool,
 }
 
 /// Non-ASCII characters whose lowercase contains ASCII: U+0130 (İ -> i + U+0307) and U+212A (Kelvin sign -> k).
 /// Every other character keeps its ASCII-ness when lowercased, so without these two, ASCII-case-insensitive
 /// matching of ASCII patterns on the text equals matching on `text.lower()`.
 fn lowercases_into_ascii(text: &str) -> bool {
-    text.contains(['\u{130}', '\u{212A}'])
+    !text.is_ascii() && (text.contains("\u{130}") || text.contains("\u{212A}"))
+}
+
+/// Whether the match `start..end` of `text` is a whole word of `str.split()`.
+fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    before.is_none_or(pyunicode::is_space) && after.is_none_or(pyunicode::is_space)
 }
 
 impl C4Rules {
     /// Entries with a space are phrases matched as substrings; the others are whole words (as dolma splits them).
+    /// dolma compares entries with lowercased text, so entries that lowercasing changes can never match and are
+    /// left out.
     pub fn new<S: AsRef<str>>(naughty_entries: &[S]) -> Self {
-        let entries = naughty_entries.iter().map(AsRef::as_ref);
-        let words: FxHashSet<String> = entries.clone().filter(|e| !e.contains(' ')).map(str::to_owned).collect();
-        let phrases: Vec<&str> = entries.filter(|e| e.contains(' ')).collect();
-        let build = |patterns: &[&str], kind| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(AhoCorasickKind::DFA))
-                .match_kind(kind)
-                .build(patterns)
-                .expect("a few hundred literal patterns always compile")
-        };
+        let mut literals = vec!["javascript", "lorem ipsum"];
+        let mut patterns = vec![Pattern::Javascript, Pattern::LoremIpsum];
+        for entry in naughty_entries.iter().map(AsRef::as_ref) {
+            if !entry.is_empty() && entry.to_lowercase() == entry {
+                literals.push(entry);
+                patterns.push(if entry.contains(' ') {
+                    Pattern::Phrase
+                } else {
+                    Pattern::Word
+                });
+            }
+        }
+        let always_lowercase = literals
+            .iter()
+            .any(|l| !l.is_ascii() && l.to_uppercase() != l.to_lowercase());
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .match_kind(MatchKind::Standard)
+            .build(&literals)
+            .expect("a few hundred literal patterns always compile");
         C4Rules {
-            longest_word: words.iter().map(String::len).max().unwrap_or(0).max("javascript".len()),
-            words,
-            phrases: build(&phrases, MatchKind::Standard),
-            markers: build(&["javascript", "lorem ipsum"], MatchKind::LeftmostFirst),
+            patterns,
+            automaton,
+            always_lowercase,
         }
     }
 
     /// Document flags and flagged lines of one text.
     pub fn tag(&self, text: &str) -> C4Result {
-        let mut result = C4Result { flags: self.document_flags(text), ..Default::default() };
+        let mut result = C4Result {
+            flags: self.document_flags(text),
+            ..Default::default()
+        };
         let total = char_len(text);
         let ascii = text.is_ascii();
         let mut start = 0;
@@ -109,54 +136,25 @@ impl C4Rules {
         result
     }
 
-    /// Flags as dolma computes them on `text.lower()`; the lowercased copy is only made when case-insensitive
-    /// ASCII matching on `text` would differ from it.
+    /// Flags as dolma computes them on `text.lower()`, in one automaton pass; the lowercased copy is only made
+    /// when ASCII-case-insensitive matching on `text` would differ from matching on it.
     fn document_flags(&self, text: &str) -> u8 {
-        let mut flags = 0;
-        if text.contains('{') {
-            flags |= CURLY_BRACE;
-        }
-        let lowered: Cow<str> = if lowercases_into_ascii(text) { Cow::Owned(text.to_lowercase()) } else { Cow::Borrowed(text) };
-        let lowered: &str = &lowered;
-        if self.phrases.is_match(lowered) {
-            flags |= NAUGHTY;
-        }
-        for m in self.markers.find_iter(lowered) {
-            flags |= if m.pattern().as_usize() == 0 { JAVASCRIPT_SUBSTRING } else { LOREM_IPSUM };
-            if flags & (JAVASCRIPT_SUBSTRING | LOREM_IPSUM) == JAVASCRIPT_SUBSTRING | LOREM_IPSUM {
-                break;
-            }
-        }
-        // "javascript" as a word implies it as a substring, so the word scan is skipped without the substring.
-        let wanted = if flags & JAVASCRIPT_SUBSTRING != 0 { NAUGHTY | JAVASCRIPT_WORD } else { NAUGHTY };
-        if flags & wanted == wanted {
-            return flags;
-        }
-        let mut buffer = String::new();
-        for (_, word) in pyunicode::words(lowered) {
-            if word.len() > self.longest_word && word.is_ascii() {
-                continue;
-            }
-            let word: &str = if word.is_ascii() {
-                if !word.bytes().any(|b| b.is_ascii_uppercase()) {
-                    word
-                } else {
-                    buffer.clear();
-                    buffer.push_str(word);
-                    buffer.make_ascii_lowercase();
-                    &buffer
+        let lowered = (self.always_lowercase || lowercases_into_ascii(text)).then(|| text.to_lowercase());
+        let haystack = lowered.as_deref().unwrap_or(text);
+        let mut flags = if text.contains('{') { CURLY_BRACE } else { 0 };
+        let all = CURLY_BRACE | NAUGHTY | JAVASCRIPT_WORD | JAVASCRIPT_SUBSTRING | LOREM_IPSUM;
+        for m in self.automaton.find_overlapping_iter(haystack) {
+            flags |= match self.patterns[m.pattern().as_usize()] {
+                Pattern::Javascript if is_whole_word(haystack, m.start(), m.end()) => {
+                    JAVASCRIPT_SUBSTRING | JAVASCRIPT_WORD
                 }
-            } else {
-                buffer = word.to_lowercase();
-                &buffer
+                Pattern::Javascript => JAVASCRIPT_SUBSTRING,
+                Pattern::LoremIpsum => LOREM_IPSUM,
+                Pattern::Phrase => NAUGHTY,
+                Pattern::Word if is_whole_word(haystack, m.start(), m.end()) => NAUGHTY,
+                Pattern::Word => 0,
             };
-            if word == "javascript" {
-                flags |= JAVASCRIPT_WORD;
-            }
-            if flags & NAUGHTY == 0 && self.words.contains(word) {
-                flags |= NAUGHTY;
-            }
-            if flags & wanted == wanted {
+            if flags | CURLY_BRACE == all {
                 break;
             }
         }
@@ -177,7 +175,14 @@ mod tests {
         let r = rules().tag("");
         assert_eq!(r.line_count, 1);
         assert_eq!(r.flags, 0);
-        assert_eq!(r.lines, vec![FlaggedLine { start: 0, end: 0, rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS }]);
+        assert_eq!(
+            r.lines,
+            vec![FlaggedLine {
+                start: 0,
+                end: 0,
+                rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS
+            }]
+        );
     }
 
     #[test]
@@ -187,8 +192,16 @@ mod tests {
         assert_eq!(
             r.lines,
             vec![
-                FlaggedLine { start: 15, end: 26, rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS },
-                FlaggedLine { start: 50, end: 50, rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS },
+                FlaggedLine {
+                    start: 15,
+                    end: 26,
+                    rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS
+                },
+                FlaggedLine {
+                    start: 50,
+                    end: 50,
+                    rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS
+                },
             ]
         );
     }
@@ -199,8 +212,16 @@ mod tests {
         assert_eq!(
             r.lines,
             vec![
-                FlaggedLine { start: 0, end: 13, rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS },
-                FlaggedLine { start: 13, end: 19, rules: TOO_FEW_WORDS },
+                FlaggedLine {
+                    start: 0,
+                    end: 13,
+                    rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS
+                },
+                FlaggedLine {
+                    start: 13,
+                    end: 19,
+                    rules: TOO_FEW_WORDS
+                },
             ]
         );
     }
@@ -228,5 +249,16 @@ mod tests {
         assert_eq!(r.tag("TWO WORDS\u{130}").flags, NAUGHTY);
         assert_eq!(r.tag("TWO WORDSI").flags, NAUGHTY);
         assert_eq!(r.tag("\u{130}").flags, 0);
+    }
+
+    #[test]
+    fn entries_follow_python_lowercasing() {
+        // An entry that lowercasing changes never equals lowercased text; a non-ASCII cased entry needs the
+        // lowercased copy, since ASCII-case-insensitive matching cannot fold "Ü".
+        let r = C4Rules::new(&["Upper", "über", ""]);
+        assert_eq!(r.tag("UPPER upper").flags, 0);
+        assert_eq!(r.tag("x ÜBER y").flags, NAUGHTY);
+        assert_eq!(r.tag("xüber").flags, 0);
+        assert_eq!(r.tag("").flags, 0);
     }
 }

@@ -105,7 +105,9 @@ impl PyC4Rules {
     /// Entries containing a space are phrases (substring match); the others are whole words.
     #[new]
     fn new(naughty_entries: Vec<String>) -> Self {
-        PyC4Rules { rules: c4::C4Rules::new(&naughty_entries) }
+        PyC4Rules {
+            rules: c4::C4Rules::new(&naughty_entries),
+        }
     }
 
     /// Per text: `(flags, line_count, [start, end, rules, ...])` with the flag and rule bits of the module
@@ -117,7 +119,11 @@ impl PyC4Rules {
                 .iter()
                 .map(|text| {
                     let r = self.rules.tag(text);
-                    let lines = r.lines.iter().flat_map(|l| [l.start, l.end, usize::from(l.rules)]).collect();
+                    let lines = r
+                        .lines
+                        .iter()
+                        .flat_map(|l| [l.start, l.end, usize::from(l.rules)])
+                        .collect();
                     (r.flags, r.line_count, lines)
                 })
                 .collect()
