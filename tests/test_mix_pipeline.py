@@ -354,3 +354,30 @@ def test_truncated_documents_fail_their_file(tmp_path: Path) -> None:
     (report,), _ = run(tmp_path, {"streams": [stream(tmp_path, tmp_path / "out")]})
     assert report.status == "failed"
     assert "part-1.jsonl.gz: cannot read compressed data" in (report.error or "")
+
+
+def test_parquet_documents_join_tagged_attributes(tmp_path: Path) -> None:
+    """Parquet documents are read with pyarrow and joined to the `.jsonl.gz` attributes `dolma tag` writes for them."""
+    from dolma_py.cli.main import main
+    from dolma_py.io.documents import write_parquet
+
+    docs = [{"id": f"p{i}", "text": "short" if i % 2 else "a longer document text", "source": "s"} for i in range(6)]
+    (tmp_path / "documents").mkdir()
+    write_parquet(str(tmp_path / "documents" / "part.parquet"), docs)
+    tag = ["tag", "--documents", str(tmp_path / "documents" / "*.parquet"), "--taggers", "char_length_v1"]
+    assert main([*tag, "--experiment", "len"]) == 0
+    config = {
+        "streams": [
+            {
+                "name": "long",
+                "documents": [str(tmp_path / "documents" / "*.parquet")],
+                "attributes": ["len"],
+                "filter": {"include": ["$.attributes[?(@.len__char_length_v1__length[0][2] >= 10)]"]},
+                "output": {"path": str(tmp_path / "out"), "max_size_in_bytes": 1_000_000},
+            }
+        ]
+    }
+    (tmp_path / "mix.yaml").write_text(yaml.safe_dump(config))
+    run_mix(load_config(MixConfig, str(tmp_path / "mix.yaml"), {}))
+    rows = read_jsonl(tmp_path / "out" / "long-0000.jsonl.gz")
+    assert [row["id"] for row in rows] == ["p0", "p2", "p4"]

@@ -306,3 +306,16 @@ def test_shards_feed_a_curriculum(corpus: dict[str, Any], tokenizer_path: str, t
     for i in (0, 37, 99):
         shard, start, _ = (int(v) for v in table.rows()[i])
         assert table[i].tolist() == open_tokens(m.shards[shard].path, "uint16")[start : start + 64].tolist()
+
+
+def test_parquet_documents_tokenize_like_jsonl(corpus: dict[str, Any], tokenizer_path: str, tmp_path: Path) -> None:
+    from dolma_py.io.documents import write_parquet
+
+    (src, docs), *_ = corpus.items()
+    parquet = tmp_path / "docs.parquet"
+    write_parquet(str(parquet), docs)
+    run_tokens(_config(corpus, tokenizer_path, tmp_path / "pq", documents=[str(parquet)]), progress=False)
+    run_tokens(_config(corpus, tokenizer_path, tmp_path / "jsonl", documents=[src]), progress=False)
+    tokens = lambda dest: np.concatenate([t for t, _ in _shards(dest)])  # noqa: E731
+    assert np.array_equal(np.sort(tokens(tmp_path / "pq")), np.sort(tokens(tmp_path / "jsonl")))
+    assert sum(len(index) for _, index in _shards(tmp_path / "pq")) == sum(1 for d in docs if d["text"].strip())

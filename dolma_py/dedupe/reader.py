@@ -1,7 +1,7 @@
 """Reading documents for dedupe: only `id`, `text` and the parsed object, without building `Document`s.
 
 Lines that pass the same checks as `Document.from_json` take a fast path (one dict lookup per field); any other
-line goes through `parse_line`, so bad lines get exactly the errors every other stage reports.
+line goes through `to_document`, so bad lines get exactly the errors every other stage reports.
 """
 
 from __future__ import annotations
@@ -9,11 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-import orjson
-
-from dolma_py.data import Document
-from dolma_py.io.documents import BadLine, iter_lines, parse_line, read_documents
-from dolma_py.io.paths import is_parquet
+from dolma_py.io.documents import BadLine, iter_records, to_document
 
 
 class DocLine(NamedTuple):
@@ -38,23 +34,11 @@ def _valid(obj: Any) -> bool:
     )
 
 
-def _doc_line(line_no: int, item: Document | BadLine) -> DocLine | BadLine:
-    return item if isinstance(item, BadLine) else DocLine(line_no, item.id, item.text, item.raw)
-
-
 def read_lines(path: str) -> Iterator[DocLine | BadLine]:
     """One `DocLine` or `BadLine` per input line (or Parquet row), in order."""
-    if is_parquet(path):
-        for line_no, item in enumerate(read_documents(path), start=1):
-            yield _doc_line(line_no, item)
-        return
-    loads = orjson.loads
-    for line_no, raw in iter_lines(path):
-        try:
-            obj = loads(raw)
-        except orjson.JSONDecodeError:
-            obj = None
-        if _valid(obj):
-            yield DocLine(line_no, obj["id"], obj["text"], obj)
-        else:
-            yield _doc_line(line_no, parse_line(line_no, raw))
+    for line_no, record in iter_records(path):
+        if _valid(record):
+            yield DocLine(line_no, record["id"], record["text"], record)
+            continue
+        item = to_document(line_no, record)
+        yield item if isinstance(item, BadLine) else DocLine(line_no, item.id, item.text, item.raw)

@@ -47,35 +47,18 @@ def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
         raise DataError(path, line_no + 1, f"cannot read compressed data ({err})") from err
 
 
-def parse_document(raw: bytes) -> Document:
-    """Parse and validate one JSON line; raises `ValueError` naming the problem."""
+def parse_json_line(raw: bytes) -> Any:
+    """The JSON value on one line; raises `ValueError` for an empty or malformed line (invalid UTF-8 included)."""
     if not raw.strip():
         raise ValueError("empty line")
     try:
-        obj = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         raise ValueError(f"malformed JSON ({err})") from None
-    return Document.from_json(obj)
 
 
-def _recover_id(raw: bytes) -> str | None:
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    doc_id = obj.get("id") if isinstance(obj, dict) else None
-    return doc_id if isinstance(doc_id, str) else None
-
-
-def parse_line(line_no: int, raw: bytes) -> Document | BadLine:
-    """`parse_document`, or a `BadLine` (with the id when it can still be read) for an invalid line."""
-    try:
-        return parse_document(raw)
-    except ValueError as err:
-        return BadLine(line_no, _recover_id(raw), str(err))
-
-
-def _iter_parquet_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_parquet_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(1-based row number, row as a dict) for every row of a Parquet file, streamed batch by batch."""
     import pyarrow.parquet as pq
 
     with open_raw(path, "rb") as raw:
@@ -86,18 +69,34 @@ def _iter_parquet_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield row, obj
 
 
-def read_documents(path: str) -> Iterator[Document | BadLine]:
-    """One `Document` or `BadLine` per input line (or Parquet row), in order."""
+def iter_records(path: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON value) per line, or per row of a Parquet file; a line that cannot be parsed
+    gives its `ValueError` as the value, so callers keep one item per input line."""
     if is_parquet(path):
-        for row, obj in _iter_parquet_rows(path):
-            try:
-                yield Document.from_json(obj)
-            except ValueError as err:
-                doc_id = obj.get("id") if isinstance(obj.get("id"), str) else None
-                yield BadLine(row, doc_id, str(err))
+        yield from iter_parquet_rows(path)
         return
     for line_no, raw in iter_lines(path):
-        yield parse_line(line_no, raw)
+        try:
+            yield line_no, parse_json_line(raw)
+        except ValueError as err:
+            yield line_no, err
+
+
+def to_document(line_no: int, record: Any) -> Document | BadLine:
+    """Validate one record from `iter_records`: a `Document`, or a `BadLine` keeping the id when it is readable."""
+    if isinstance(record, ValueError):
+        return BadLine(line_no, None, str(record))
+    try:
+        return Document.from_json(record)
+    except ValueError as err:
+        doc_id = record.get("id") if isinstance(record, dict) else None
+        return BadLine(line_no, doc_id if isinstance(doc_id, str) else None, str(err))
+
+
+def read_documents(path: str) -> Iterator[Document | BadLine]:
+    """One `Document` or `BadLine` per input line (or Parquet row), in order."""
+    for line_no, record in iter_records(path):
+        yield to_document(line_no, record)
 
 
 def write_jsonl(path: str, rows: Iterable[dict[str, Any]]) -> int:

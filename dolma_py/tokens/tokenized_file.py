@@ -18,12 +18,11 @@ from queue import Empty, Queue
 from typing import Any, TypeVar
 
 import numpy as np
-import orjson
 
 from dolma_py.errors import DataError
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import atomic_write
-from dolma_py.io.documents import iter_lines
+from dolma_py.io.documents import iter_records
 from dolma_py.tokens.tokenizer import DocumentEncoder, FastPathMismatch, TokenizerSettings
 
 T = TypeVar("T")
@@ -66,9 +65,10 @@ def _encoder(settings: TokenizerSettings, threads: int) -> DocumentEncoder:
 def _documents(path: str, params: TokenizeParams, counts: dict[str, int]) -> Iterator[tuple[str, str, int]]:
     """(text, id, line) for each non-empty document; empty ones and (when allowed) bad lines are only counted."""
     path_hash = hashlib.sha256(path.encode()).hexdigest() if params.id_field is None else ""
-    for line_no, raw in iter_lines(path):
+    for line_no, obj in iter_records(path):
         try:
-            obj = orjson.loads(raw)
+            if isinstance(obj, ValueError):
+                raise obj
             if not isinstance(obj, dict):
                 raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
             text = obj.get(params.text_field)
@@ -84,10 +84,9 @@ def _documents(path: str, params: TokenizeParams, counts: dict[str, int]) -> Ite
                 else:
                     what = "is missing" if value is None else f"must be a string, got {type(value).__name__}"
                     raise ValueError(f"field {params.id_field!r} {what}")
-        except (orjson.JSONDecodeError, ValueError) as err:
+        except ValueError as err:
             if not params.skip_bad_lines:
-                message = f"malformed JSON ({err})" if isinstance(err, orjson.JSONDecodeError) else str(err)
-                raise DataError(path, line_no, message) from None
+                raise DataError(path, line_no, str(err)) from None
             counts["bad_lines"] += 1
             continue
         text = text.strip()  # dolma tokenizes the stripped text and skips documents that are then empty

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ from dolma_py.config.mix import FilterConfig, SpanReplacementConfig
 from dolma_py.errors import DataError
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import atomic_write, write_bytes
+from dolma_py.io.documents import iter_parquet_rows
+from dolma_py.io.paths import is_parquet
 from mixers.stream.filters import DocFilter, JqFailure, compile_span_rules
 from mixers.stream.parts import ChunkWriter
 from mixers.stream.reader import AttributeFile, iter_lines, parse_object
@@ -81,6 +84,16 @@ def stripped_utf8_length(text: str, at_least: int) -> int:
     return len(stripped.encode("utf-8", "surrogatepass"))
 
 
+def _documents(path: str, codec: str | None) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(line number, size in bytes as JSON, document object) for a JSON-lines or Parquet documents file."""
+    if is_parquet(path):
+        for row, doc in iter_parquet_rows(path):
+            yield row, len(orjson.dumps(doc)), doc
+        return
+    for line_no, raw in iter_lines(path, codec):
+        yield line_no, len(raw), parse_object(raw, path, line_no)
+
+
 def process_file(unit: Unit) -> UnitResult:
     """Run one `FileTask` (the unit's params); raises `DataError` naming the file and line on bad input."""
     task: FileTask = unit.params
@@ -98,10 +111,9 @@ def process_file(unit: Unit) -> UnitResult:
 
     with atomic_write(task.part_path, compress=False) as sink:
         writer = ChunkWriter(sink, job.output_codec, job.max_shard_bytes)
-        for line_no, raw in iter_lines(task.doc_path, codec):
+        for line_no, size, doc in _documents(task.doc_path, codec):
             documents += 1
-            bytes_in += len(raw)
-            doc = parse_object(raw, task.doc_path, line_no)
+            bytes_in += size
             if readers:
                 _merge_attributes(doc, readers, line_no)
             try:
