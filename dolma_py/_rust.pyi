@@ -127,3 +127,48 @@ def paragraph_ngram_hashes(
     NDArray[np.int64],  # ngram_offsets (n-grams per paragraph)
     NDArray[np.uint64],  # ngram hashes
 ]: ...
+
+# ---------------------------------------------------------------------------------------------------------------
+# Core taggers (rust_ext/src/gopher.rs, c4.rs, pii.rs, wordsplit.rs, pyunicode.rs, bindings/taggers.rs);
+# wrappers: taggers.gopher, taggers.c4, taggers.pii, taggers.length. Offsets are code points; float scores are
+# rounded to five decimals like dolma writes them.
+# ---------------------------------------------------------------------------------------------------------------
+
+GOPHER_KEYS: tuple[str, ...]
+C4_NAUGHTY: int
+C4_JAVASCRIPT_WORD: int
+C4_JAVASCRIPT_SUBSTRING: int
+C4_LOREM_IPSUM: int
+C4_CURLY_BRACE: int
+C4_NO_ENDING_PUNCTUATION: int
+C4_TOO_FEW_WORDS: int
+
+def gopher_stats_batch(texts: list[str], ignore_empty_lines: bool = False) -> list[float]:
+    """len(GOPHER_KEYS) values per text, in that order; NaN where dolma emits nothing."""
+
+class C4Rules:
+    """C4 rules compiled with a naughty-word list (entries with a space are phrases)."""
+
+    def __new__(cls, naughty_entries: list[str]) -> C4Rules: ...
+    def tag_batch(self, texts: list[str]) -> list[tuple[int, int, list[int]]]:
+        """Per text: (C4_* flag bits, line count, flat [start, end, rule bits] of lines breaking a rule)."""
+
+def pii_regex_batch(texts: list[str]) -> list[tuple[int, list[int]]]:
+    """Per text: (word count, flat [kind, start, end] after dolma's post-processing); kind 0 email, 1 phone, 2 IP."""
+
+def pii_regex_fast_batch(texts: list[str]) -> list[list[int] | None]:
+    """Per text: flat [kind, start, end] matched per paragraph, or None for texts with > 10,000 '?'."""
+
+def word_piece_count_batch(texts: list[str]) -> list[int]:
+    """len(regex.split(r"\\w+|[^\\w\\s]+", text)) per text."""
+
+# ---------------------------------------------------------------------------------------------------------------
+# Character repetitions (rust_ext/src/repetitions.rs, bindings/repetitions.rs); wrapper: taggers.repetitions
+# Matches of dolma's re.finditer(r"(.+?)(\s?\1){3,}", text), per text or per '\n'-terminated paragraph.
+# ---------------------------------------------------------------------------------------------------------------
+
+def char_repetitions_batch(
+    texts: list[str], per_paragraph: bool
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(offsets, starts, ends, periods, counts): text k's matches are rows offsets[k]:offsets[k+1]; starts/ends in
+    code points, periods = len(group(1)), counts = group(0).count(group(1)) (dolma's score)."""

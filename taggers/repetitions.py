@@ -4,6 +4,8 @@ dolma-compatible (`repetitions_v1`, `paragraph_repetitions_v1`, `tokenizer_repet
 `paragraph_tokenizer_repetitions_v1`, `tokenizer_repetitions_v2r2`): span key `repetition` with the
 number of repeats as score, and document keys `doc_max_score_repetition`, `doc_max_length_repetition`,
 `doc_frac_repetition` (summed span lengths over text length; overlapping spans count twice, as in dolma).
+The character taggers return exactly the matches of dolma's regex, found by a Rust kernel
+(`rust_ext/src/repetitions.rs`) in O(n log n) where Python's regex engine is quadratic per line.
 
 `ngram_repetitions_v1` (ours): the Gopher paper's word n-gram statistics; see its docstring.
 """
@@ -14,18 +16,18 @@ import abc
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import ClassVar, NamedTuple
 
 import numpy as np
 
+from dolma_py import _rust
 from dolma_py.data import Document, Span, TaggerOutput
 from dolma_py.io.model_cache import cached_model_path
 from taggers.base import DocumentTagger, document_span
 from taggers.registry import register
 from taggers.words import split_words
 
-_CHAR_REPETITIONS = re.compile(r"(.+?)(\s?\1){3,}")
 _PARAGRAPHS = re.compile(r"[^\n]*\n|[^\n]+$")
 _REMOTE_PREFIXES = ("s3://", "http://", "https://")
 
@@ -42,15 +44,14 @@ class RepetitionStatsTagger(DocumentTagger):
     keep_stats_when_empty: ClassVar[bool] = True
 
     @abc.abstractmethod
-    def repetitions(self, text: str) -> list[Span]:
-        """Repeated stretches of `text`, scored by number of repeats."""
-
     def document_repetitions(self, doc: Document) -> list[Span]:
-        """Repetitions over the whole document; paragraph variants override this."""
-        return self.repetitions(doc.text)
+        """Repeated stretches of the document's text, scored by number of repeats."""
 
     def tag(self, doc: Document) -> TaggerOutput:
-        spans = self.document_repetitions(doc)
+        return self.with_stats(doc, self.document_repetitions(doc))
+
+    def with_stats(self, doc: Document, spans: list[Span]) -> TaggerOutput:
+        """The tagger output for `doc`'s repetition `spans`: the spans plus the document statistics."""
         if not spans and not self.keep_stats_when_empty:
             return {}
         out: TaggerOutput = {"repetition": spans} if spans else {}
@@ -62,27 +63,36 @@ class RepetitionStatsTagger(DocumentTagger):
         return out
 
 
+def char_repetitions(texts: Sequence[str], *, per_paragraph: bool) -> list[list[Span]]:
+    r"""Per text, the matches of dolma's `re.finditer(r"(.+?)(\s?\1){3,}", text)`, scored like dolma by
+    `match.group(0).count(match.group(1))`; `per_paragraph` searches each '\n'-terminated paragraph on its own.
+    """
+    offsets, starts, ends, _periods, counts = _rust.char_repetitions_batch(list(texts), per_paragraph)
+    bounds, starts, ends, counts = offsets.tolist(), starts.tolist(), ends.tolist(), counts.tolist()
+    return [
+        [Span(starts[k], ends[k], float(counts[k])) for k in range(bounds[j], bounds[j + 1])] for j in range(len(texts))
+    ]
+
+
 @register("repetitions_v1")
 class CharRepetitionsTagger(RepetitionStatsTagger):
     """Character sequences repeated at least 4 times in a row (optionally whitespace-separated)."""
 
-    def repetitions(self, text: str) -> list[Span]:
-        return [
-            Span(match.start(), match.end(), float(match.group(0).count(match.group(1))))
-            for match in _CHAR_REPETITIONS.finditer(text)
-        ]
+    per_paragraph: ClassVar[bool] = False
+
+    def document_repetitions(self, doc: Document) -> list[Span]:
+        return char_repetitions([doc.text], per_paragraph=self.per_paragraph)[0]
+
+    def tag_batch(self, docs: Sequence[Document]) -> list[TaggerOutput]:
+        found = char_repetitions([doc.text for doc in docs], per_paragraph=self.per_paragraph)
+        return [self.with_stats(doc, spans) for doc, spans in zip(docs, found, strict=True)]
 
 
 @register("paragraph_repetitions_v1")
 class ParagraphCharRepetitionsTagger(CharRepetitionsTagger):
-    """`repetitions_v1` run on each paragraph: faster, misses repeats that cross a newline."""
+    """`repetitions_v1` run on each paragraph: misses repeats that cross a newline."""
 
-    def document_repetitions(self, doc: Document) -> list[Span]:
-        spans: list[Span] = []
-        for start, end in paragraph_offsets(doc.text):
-            for span in self.repetitions(doc.text[start:end]):
-                spans.append(Span(span.start + start, span.end + start, span.score))
-        return spans
+    per_paragraph: ClassVar[bool] = True
 
 
 class PeriodicRun(NamedTuple):
@@ -149,7 +159,11 @@ class TokenizerRepetitionsTagger(RepetitionStatsTagger):
         else:
             self.tokenizer = Tokenizer.from_pretrained(tokenizer_name_or_path)
 
+    def document_repetitions(self, doc: Document) -> list[Span]:
+        return self.repetitions(doc.text)
+
     def repetitions(self, text: str) -> list[Span]:
+        """Token runs of `text`, as character spans scored by their number of repeats."""
         encoding = self.tokenizer.encode(text, add_special_tokens=False)
         offsets = encoding.offsets
         return [
@@ -231,7 +245,7 @@ class NgramRepetitionsTagger(DocumentTagger):
 
 
 def _ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:
-    return list(zip(*(words[i:] for i in range(n))))
+    return list(zip(*(words[i:] for i in range(n)), strict=False))
 
 
 def _top_ngram_fraction(words: list[str], n: int, total: int) -> float:

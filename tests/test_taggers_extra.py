@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import gzip
 import inspect
+import random
+import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from dolma_py import _rust
 from dolma_py.data import Document, Span
 from dolma_py.errors import ConfigError
 from taggers import registry, words
@@ -249,6 +253,104 @@ def test_char_repetitions_unicode_offsets() -> None:
     out = ParagraphCharRepetitionsTagger().tag(doc(text))
     assert out["repetition"] == [Span(4, 16, 4.0)]
     assert text[4:16] == " 漢字 漢字 漢字 漢字"
+
+
+# dolma 1.2.1's pattern and paragraph split: the oracle the Rust kernel must reproduce exactly
+DOLMA_CHAR_REPETITIONS = re.compile(r"(.+?)(\s?\1){3,}")
+DOLMA_PARAGRAPHS = re.compile(r"([^\n]*\n|[^\n]+$)")
+
+
+def regex_repetitions(text: str, per_paragraph: bool) -> list[tuple[int, int, int, int]]:
+    """(start, end, unit length, dolma's score) of each regex match, per paragraph like dolma when asked."""
+    pieces = DOLMA_PARAGRAPHS.finditer(text) if per_paragraph else [re.match(r"(?s).*", text)]
+    return [
+        (p.start() + m.start(), p.start() + m.end(), len(m.group(1)), m.group(0).count(m.group(1)))
+        for p in pieces
+        for m in DOLMA_CHAR_REPETITIONS.finditer(p.group())
+    ]
+
+
+def kernel_repetitions(texts: list[str], per_paragraph: bool) -> list[list[tuple[int, int, int, int]]]:
+    offsets, starts, ends, periods, counts = _rust.char_repetitions_batch(texts, per_paragraph)
+    rows = list(zip(starts.tolist(), ends.tolist(), periods.tolist(), counts.tolist(), strict=True))
+    return [rows[offsets[k] : offsets[k + 1]] for k in range(len(texts))]
+
+
+# small alphabets so that repeats are frequent; whitespace of several kinds, emoji, CJK, lone surrogates
+ALPHABETS = ("ab", "a ", "ab \n", "a \t\n\u3000", "xy \u00a0\U0001f600漢", "ab\u2028 \x1c\r", "\ud800a \udc00")
+
+
+def random_texts(seed: int, count: int) -> list[str]:
+    """Random strings, a third of them built from random units repeated with random separators."""
+    rng = random.Random(seed)
+    texts = []
+    for k in range(count):
+        alphabet = ALPHABETS[k % len(ALPHABETS)]
+        if k % 3:
+            texts.append("".join(rng.choices(alphabet, k=rng.randint(0, 80))))
+            continue
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            unit = "".join(rng.choices(alphabet, k=rng.choice([rng.randint(1, 6), rng.randint(17, 30)])))
+            parts += [unit + rng.choice(["", "", " ", "\t", "\n"]) for _ in range(rng.randint(1, 6))]
+        texts.append("".join(parts))
+    return texts
+
+
+@pytest.mark.parametrize("per_paragraph", [False, True])
+def test_char_repetitions_equal_python_regex(per_paragraph: bool) -> None:
+    texts = random_texts(seed=int(per_paragraph), count=6000)
+    expected = [regex_repetitions(text, per_paragraph) for text in texts]
+    assert sum(map(len, expected)) > 2000  # plenty of matches, long units included
+    assert any(period > 16 for rows in expected for _, _, period, _ in rows)
+    assert kernel_repetitions(texts, per_paragraph) == expected
+
+
+LONG_TEXTS = (
+    "a" * 50_000,
+    "b" + "a" * 30_000 + "b" + " " * 7_000 + "x",
+    "ab" * 20_000 + "a",
+    "x " * 15_000 + "x\tx\u3000x",
+    "漢" * 5_000 + "\n" + "\U0001f600" * 5_000 + "\n\n" + "abc\n" * 3_000,
+    ("the same sentence, again and " * 300 + "\n") * 4,
+)
+
+
+@pytest.mark.parametrize("per_paragraph", [False, True])
+def test_char_repetitions_long_runs_equal_python_regex(per_paragraph: bool) -> None:
+    got = kernel_repetitions(list(LONG_TEXTS), per_paragraph)
+    assert got == [regex_repetitions(text, per_paragraph) for text in LONG_TEXTS]
+
+
+@pytest.fixture(scope="module")
+def long_line(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Sample-corpus web pages joined into one line: the regex is quadratic on it (13,000 characters: ~10 s)."""
+    from dolma_py.io.documents import read_documents
+    from dolma_py.sample_corpus import generate_corpus
+
+    root = tmp_path_factory.mktemp("corpus")
+    paths = generate_corpus(str(root), num_files=1, docs_per_file=40, seed=0, sources=["web"])
+    return " ".join(d.text.replace("\n", " ") for path in paths for d in read_documents(path))
+
+
+@pytest.mark.parametrize("cls", [CharRepetitionsTagger, ParagraphCharRepetitionsTagger])
+def test_char_repetitions_long_line(cls: type, long_line: str) -> None:
+    window = long_line[42_500:44_500]  # 2,000 characters with two spam repeats; the regex takes ~0.2 s
+    expected = [(start, end, float(count)) for start, end, _, count in regex_repetitions(window, False)]
+    assert len(expected) >= 2
+    assert [(s.start, s.end, s.score) for s in cls().tag(doc(window))["repetition"]] == expected
+    text = (long_line * (300_000 // len(long_line) + 1))[:300_000]
+    started = time.perf_counter()
+    cls().tag(doc(text))
+    assert time.perf_counter() - started < 10  # about 0.1 s; the regex would take hours
+
+
+def test_char_repetitions_batch_equals_single_documents() -> None:
+    docs = [doc(text, doc_id=str(k)) for k, text in enumerate([DOC_WITH_REPETITIONS, "", "\ud800" * 5, *ALPHABETS])]
+    for cls in (CharRepetitionsTagger, ParagraphCharRepetitionsTagger):
+        tagger = cls()
+        assert tagger.tag_batch(docs) == [tagger.tag(d) for d in docs]
+    assert CharRepetitionsTagger().tag(docs[2])["repetition"] == [Span(0, 5, 5.0)]
 
 
 def test_find_periodic_runs() -> None:

@@ -11,6 +11,7 @@ pub mod gopher;
 pub mod c4;
 pub mod pii;
 pub mod wordsplit;
+pub mod repetitions;
 
 mod bindings;
 

@@ -5,11 +5,13 @@ use pyo3::prelude::*;
 mod bloom;
 mod text;
 mod taggers;
+mod repetitions;
 
 pub fn register_all(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     bloom::register(m)?;
     text::register(m)?;
     taggers::register(m)?;
+    repetitions::register(m)?;
     Ok(())
 }
