@@ -138,6 +138,7 @@ def _train(root: str) -> dict[str, Any]:
         "out_dir": f"{root}/runs/tiny",
         "seed": 0,
         "log_interval": 20,
+        "resume": True,  # a rerun of the quickstart continues from (or stops at) the newest checkpoint
         "model": {"preset": "tiny", "vocab_size": TOKENIZER_VOCAB, "max_seq_len": SEQUENCE_LENGTH},
         "data": {"global_batch_size": 16, "micro_batch_size": 16},
         "optim": {"lr": 3.0e-3},

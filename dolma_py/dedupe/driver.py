@@ -8,6 +8,7 @@ consumes their results in file order, so the first occurrence of a key is always
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,14 +24,26 @@ from dolma_py.exec.units import Unit, UnitResult
 FILES_IN_FLIGHT_PER_PROCESS = 2
 
 
+def _worker_setup(environ: dict[str, str], cwd: str) -> None:
+    """Worker initializer: the driver's environment and directory, and single-threaded Rust kernels."""
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
+    single_threaded_rust()
+
+
 def ordered_hashes(spec: KeySpec, units: list[Unit], processes: int) -> Iterator[tuple[Unit, FileKeys | UnitResult]]:
     """Hash results in `units` order; with several processes, up to 2 files per process are hashed ahead."""
     if processes == 1 or len(units) <= 1:
         for unit in units:
             yield unit, hash_unit(spec, unit.inputs[0])
         return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(processes, mp_context=context, initializer=single_threaded_rust) as pool:
+    # Workers fork from a server that imported the hashing code once, instead of each importing it anew; the
+    # server is shared for the life of this process, so each worker takes this run's environment and directory.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([hash_unit.__module__])
+    setup = (dict(os.environ), os.getcwd())
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_setup, initargs=setup) as pool:
         window: deque[tuple[Unit, Future]] = deque()
         pending = iter(units)
         for unit in pending:
