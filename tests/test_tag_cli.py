@@ -122,21 +122,15 @@ def test_process_counts_give_identical_bytes(tmp_path: Path) -> None:
     assert outputs[0] == outputs[1] and len(outputs[0]) == 4
 
 
-def test_user_module_tagger_and_rerun_skips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def slow_tag_args(tmp_path: Path, pattern: str) -> list[str]:
+    """`dolma tag` arguments using the slow user tagger, written as a module file under `tmp_path`."""
     module = tmp_path / "my_taggers.py"
     module.write_text(SLOW_TAGGER)
-    pattern = make_corpus(tmp_path, files=2, docs=3)
-    args = [
-        "tag",
-        "--documents",
-        pattern,
-        "--taggers",
-        "slow_length",
-        "--tagger_modules",
-        str(module),
-        "--experiment",
-        "e",
-    ]
+    return ["tag", "--documents", pattern, "--taggers", "slow_length", "--tagger_modules", str(module), "--experiment", "e"]
+
+
+def test_user_module_tagger_and_rerun_skips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = slow_tag_args(tmp_path, make_corpus(tmp_path, files=2, docs=3))
     assert main(args) == 0
     out = tmp_path / "attributes" / "e" / "part-0.jsonl.gz"
     assert read_jsonl(out)[0]["attributes"]["e__slow_length__length"] == [[0, 17, 17]]
@@ -160,24 +154,9 @@ def _dolma(args: list[str], **kwargs) -> subprocess.Popen:
 
 
 def test_sigkill_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
-    module = tmp_path / "my_taggers.py"
-    module.write_text(SLOW_TAGGER)
     runs = {}
     for name in ("killed", "clean"):
-        pattern = make_corpus(tmp_path / name, files=8, docs=20)
-        args = [
-            "tag",
-            "--documents",
-            pattern,
-            "--taggers",
-            "slow_length",
-            "--tagger_modules",
-            str(module),
-            "--experiment",
-            "e",
-            "--processes",
-            "2",
-        ]
+        args = [*slow_tag_args(tmp_path, make_corpus(tmp_path / name, files=8, docs=20)), "--processes", "2"]
         if name == "killed":
             proc = _dolma(args)
             attributes = tmp_path / name / "attributes" / "e"
