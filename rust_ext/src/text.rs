@@ -589,6 +589,7 @@ mod tests {
         assert_eq!(spans("ab\n\n", "\n"), vec![(0, 2, 3), (3, 3, 4)]);
         assert_eq!(spans("a<p>b<p>", "<p>"), vec![(0, 1, 4), (4, 5, 8)]);
         assert_eq!(spans("a\r\nb", "\r\n"), vec![(0, 1, 3), (3, 4, 4)]);
+        assert_eq!(spans("a¶é¶", "¶"), vec![(0, 1, 2), (2, 3, 4)], "a one-character non-ASCII separator");
     }
 
     #[test]
