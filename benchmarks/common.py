@@ -131,7 +131,7 @@ class Run:
     returncode: int
 
 
-def run_once(cmd: Sequence[str], *, cwd: Path, log_path: Path, env: dict[str, str] | None = None) -> Run:
+def run_once(cmd: Sequence[str], *, cwd: Path, log_path: Path) -> Run:
     """Run `cmd`, sampling the process tree's memory (every 0.05 s at first, backing off to 0.5 s).
 
     stdout and stderr go to `log_path`.
@@ -139,8 +139,7 @@ def run_once(cmd: Sequence[str], *, cwd: Path, log_path: Path, env: dict[str, st
     peak = [0, 0]
     with open(log_path, "wb") as log:
         started = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         done = threading.Event()
 
         def sample() -> None:
@@ -198,6 +197,48 @@ class Measurement:
                 "docs_per_s": round(self.docs_per_s, 1), "mb_per_s": round(self.mb_per_s, 3)}
 
 
+def _run_fresh(name: str, i: int, make_cmd: Callable[[Path], Sequence[str]], corpus: Corpus,
+               check: Callable[[Path], None] | None) -> tuple[Run, Path]:
+    """Run `make_cmd(run_dir)` once in a fresh `.bench/runs/<name>/r<i>` holding a `documents` link.
+
+    A failing command or `check(run_dir)` raises with the log's tail.
+    """
+    run_dir = BENCH_DIR / "runs" / name.replace(" ", "_") / f"r{i}"
+    shutil.rmtree(run_dir.parent if i == 0 else run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    (run_dir / "documents").symlink_to(corpus.root / "documents", target_is_directory=True)
+    log_path = run_dir / "run.log"
+    run = run_once(make_cmd(run_dir), cwd=run_dir, log_path=log_path)
+    if run.returncode != 0:
+        tail = log_path.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"{name}: run {i} exited with {run.returncode}; log {log_path}:\n{tail}")
+    if check is not None:
+        check(run_dir)
+    print(f"  {name} run {i}: {run.wall_s:8.2f} s  peak RSS {run.peak_rss_mb:8.1f} MB  "
+          f"peak PSS {run.peak_pss_mb:8.1f} MB", flush=True)
+    return run, run_dir
+
+
+def measure_interleaved(
+    commands: dict[str, Callable[[Path], Sequence[str]]],
+    corpus: Corpus,
+    *,
+    repeats: int = 3,
+    check: Callable[[Path], None] | None = None,
+) -> dict[str, Measurement]:
+    """Run each named command `repeats` times, taking turns (A B A B ...) so that drifting load on a shared machine
+    falls on every command alike; only the last run's directory of each is kept, for inspection."""
+    results = {name: Measurement(name, docs=corpus.docs, text_bytes=corpus.text_bytes) for name in commands}
+    for i in range(repeats):
+        for name, make_cmd in commands.items():
+            run, run_dir = _run_fresh(name, i, make_cmd, corpus, check)
+            results[name].runs.append(run)
+            if results[name].last_run_dir is not None:
+                shutil.rmtree(results[name].last_run_dir)
+            results[name].last_run_dir = run_dir
+    return results
+
+
 def measure(
     name: str,
     make_cmd: Callable[[Path], Sequence[str]],
@@ -205,33 +246,9 @@ def measure(
     *,
     repeats: int = 3,
     check: Callable[[Path], None] | None = None,
-    env: dict[str, str] | None = None,
 ) -> Measurement:
-    """Run `make_cmd(run_dir)` `repeats` times, each in a fresh `.bench/runs/<name>/rN` holding a `documents` link.
-
-    A failing command or `check(run_dir)` raises with the log's tail; the last run's directory is kept for inspection.
-    """
-    result = Measurement(name, docs=corpus.docs, text_bytes=corpus.text_bytes)
-    base = BENCH_DIR / "runs" / name.replace(" ", "_")
-    shutil.rmtree(base, ignore_errors=True)
-    for i in range(repeats):
-        run_dir = base / f"r{i}"
-        run_dir.mkdir(parents=True)
-        (run_dir / "documents").symlink_to(corpus.root / "documents", target_is_directory=True)
-        log_path = run_dir / "run.log"
-        run = run_once(make_cmd(run_dir), cwd=run_dir, log_path=log_path, env=env)
-        if run.returncode != 0:
-            tail = log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{name}: run {i} exited with {run.returncode}; log {log_path}:\n{tail}")
-        if check is not None:
-            check(run_dir)
-        result.runs.append(run)
-        print(f"  {name} run {i}: {run.wall_s:8.2f} s  peak RSS {run.peak_rss_mb:8.1f} MB  "
-              f"peak PSS {run.peak_pss_mb:8.1f} MB", flush=True)
-        if i < repeats - 1:
-            shutil.rmtree(run_dir)
-    result.last_run_dir = run_dir
-    return result
+    """`repeats` runs of one command (see `measure_interleaved`)."""
+    return measure_interleaved({name: make_cmd}, corpus, repeats=repeats, check=check)[name]
 
 
 def dolma_command(ours: bool) -> list[str]:
@@ -247,15 +264,15 @@ def measure_sides(
     *,
     check: Callable[[Path], None] | None = None,
 ) -> dict[str, Measurement]:
-    """`measure` the reference, then ours, `args.repeats` times each, leaving out a side its `--skip-*` flag names.
+    """Measure the reference and ours, `args.repeats` runs each, taking turns; a side its `--skip-*` flag names is
+    left out.
 
     `make_cmd(ours, run_dir)` gives the command line; the result maps "reference"/"ours" to the side's measurement.
     """
-    sides = {}
-    for side, ours in (("reference", False), ("ours", True)):
-        if not getattr(args, f"skip_{side}"):
-            sides[side] = measure(f"{side} {name}", partial(make_cmd, ours), corpus, repeats=args.repeats, check=check)
-    return sides
+    sides = {side: ours for side, ours in (("reference", False), ("ours", True)) if not getattr(args, f"skip_{side}")}
+    commands = {f"{side} {name}": partial(make_cmd, ours) for side, ours in sides.items()}
+    measured = measure_interleaved(commands, corpus, repeats=args.repeats, check=check)
+    return {side: measured[f"{side} {name}"] for side in sides}
 
 
 def attributes_check(corpus: Corpus, experiment: str, *also: str) -> Callable[[Path], None]:

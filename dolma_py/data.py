@@ -14,7 +14,8 @@ class Span(NamedTuple):
     score: float
 
     def to_json(self) -> list[Any]:
-        """The `[start, end, score]` triple dolma writes in attribute files, the score rounded to 5 digits as dolma does."""
+        """The `[start, end, score]` triple dolma writes in attribute files, the score rounded to 5 digits as dolma
+        does."""
         return [self.start, self.end, round(float(self.score), 5)]
 
 

@@ -21,7 +21,8 @@ SEQUENCE_LENGTH = 128
 
 @dataclass(frozen=True)
 class Stage:
-    """One pipeline step: the config written to `configs/<name>.yaml`, the `dolma` arguments that run it, its outputs."""
+    """One pipeline step: the config written to `configs/<name>.yaml`, the `dolma` arguments that run it, and its
+    outputs."""
 
     name: str
     config: dict[str, Any]

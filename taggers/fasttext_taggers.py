@@ -161,7 +161,9 @@ class FastTextTagger(BaseTagger):
     def tag_batch(self, docs: Sequence[Document]) -> list[TaggerOutput]:
         split = LEVELS[self.level]
         units = [split(doc.text) for doc in docs]
-        lines = [self.prepare(doc.text[start:end]) for doc, spans in zip(docs, units, strict=False) for start, end in spans]
+        lines = [
+            self.prepare(doc.text[start:end]) for doc, spans in zip(docs, units, strict=True) for start, end in spans
+        ]
         predictions = iter(self.model.predict(lines, self.k))
         results = []
         for doc, spans in zip(docs, units, strict=False):

@@ -6,10 +6,13 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import read_jsonl, tree_bytes, write_documents
 
 from dolma_py.cli import main as cli
+from dolma_py.dedupe import reader
+from dolma_py.dedupe.keys import KeySpec, hash_file
 
 
 def dedupe(*args: str) -> int:
@@ -393,3 +396,54 @@ def test_s3_documents_and_attributes_match_local(tmp_path: Path, s3_bucket: str)
         body = s3_client().get_object(Bucket=s3_bucket, Key=f"data/attributes/dup/{path.name}")["Body"].read()
         assert body == path.read_bytes()
     assert (tmp_path / "local.bin").read_bytes() == (tmp_path / "remote.bin").read_bytes()
+
+
+def _key_spec(mode: str, batch_size: int) -> KeySpec:
+    return KeySpec(mode=mode, key_path=None, separator="\n", ngram_length=3 if mode == "ngrams" else 0, stride=1,
+                   skip_short_paragraphs=False, overlap_threshold=0.5 if mode == "ngrams" else 1.0,
+                   normalization=(True, True, False, False), min_length=0, min_words=0, skip_empty=False, seed=7,
+                   skip_bad_lines=True, batch_size=batch_size)
+
+
+def test_rust_document_parser_agrees_with_the_python_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nested: dict = {}
+    for _ in range(200):  # deeper than the Rust parser goes: this line's batch is read by Python
+        nested = {"n": nested}
+    docs = [
+        {"id": 'q"\\\n\x01é', "text": "Hello  world\n\nsecond 😀 para\n", "source": 0, "metadata": {}},
+        {"id": "e", "text": ""},
+        {"id": "f", "text": "hello world\nthird one here", "source": False, "metadata": [], "big": 2**64},
+        {"id": "s", "text": "second 😀 para\nhello world", "source": None},
+        {"id": "n", "text": "hello world\nsecond 😀 para", "metadata": nested},
+    ]
+    lines = [json.dumps(doc).encode() for doc in docs]
+    lines.insert(2, b'{"id": "d", "text": "dropped", "text": "third one here\\nnew words"}')  # the last key wins
+    lines.insert(4, b"not json")
+    path = tmp_path / "documents" / "a.jsonl"
+    path.parent.mkdir()
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    parse = reader._rust.parse_documents
+    full_batches = []
+
+    def counting_parse(raws: list[bytes]) -> tuple:
+        ids, texts = parse(raws)
+        full_batches.append(len(ids) == len(raws))
+        return ids, texts
+
+    for mode in ("paragraphs", "ngrams"):
+        spec = _key_spec(mode, batch_size=2)
+        monkeypatch.setattr(reader._rust, "parse_documents", counting_parse)
+        fast = hash_file(spec, str(path))
+        monkeypatch.setattr(reader._rust, "parse_documents", lambda raws: parse([]))
+        python = hash_file(spec, str(path))
+        assert fast.ids == python.ids == ['q"\\\n\x01é', "e", "d", "f", None, "s", "n"]
+        assert (fast.documents, fast.bad_lines) == (python.documents, python.bad_lines) == (6, 1)
+        for column in ("attr_mode", "line_items", "item_start", "item_end", "key_start", "score_start", "keys"):
+            assert np.array_equal(getattr(fast, column), getattr(python, column)), column
+    assert full_batches == [True, True, False, False] * 2
+    args = ["--documents", str(path), "--dedupe.paragraphs.attribute_name", 'dup"s', "--skip_bad_lines",
+            *bloom_args(tmp_path / "bf.bin")]
+    assert dedupe(*args) == 0
+    rows = read_jsonl(tmp_path / "attributes" / "dup_s" / "a.jsonl")
+    assert [row["id"] for row in rows] == fast.ids
+    assert rows[6]["attributes"] == {'dup"s': [[0, 12, 1.0], [12, 25, 1.0]]}

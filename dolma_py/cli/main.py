@@ -65,6 +65,9 @@ def _split_config_flag(argv: list[str]) -> tuple[str | None, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `dolma` console script; returns the process exit code."""
+    # Our stages parallelise with processes and never call BLAS, whose idle threads would otherwise busy-wait
+    # on every core in every process that imports NumPy (measured at ~5% of a dedupe run's CPU time).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         config_path, argv = _split_config_flag(argv)

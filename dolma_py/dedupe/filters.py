@@ -142,7 +142,8 @@ class PartitionedFilter:
         if len(self.parts) == 1:
             return op(self.parts[0], keys)
         seen = np.empty(len(keys), dtype=bool)
-        for part, (chunk, positions) in zip(self.parts, zip(*split_by_partition(keys, len(self.parts)), strict=False), strict=False):
+        chunks = zip(*split_by_partition(keys, len(self.parts)), strict=True)
+        for part, (chunk, positions) in zip(self.parts, chunks, strict=True):
             seen[positions] = op(part, chunk)
         return seen
 

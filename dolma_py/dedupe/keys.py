@@ -12,14 +12,13 @@ import itertools
 import os
 import traceback
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
 from dolma_py import text
 from dolma_py.config.dedupe import DedupeConfig
 from dolma_py.dedupe.jsonkey import Getter, compile_key
-from dolma_py.dedupe.reader import DocLine, read_lines
+from dolma_py.dedupe.reader import DocLine, TextBatch, read_lines, text_batches
 from dolma_py.errors import DataError, DolmaError
 from dolma_py.exec.units import UnitResult
 from dolma_py.io.documents import BadLine
@@ -185,22 +184,11 @@ def _document_batch(spec: KeySpec, getter: Getter, path: str, batch: list[DocLin
     )
 
 
-def _paragraph_batch(spec: KeySpec, batch: list[DocLine | BadLine]) -> _Batch:
+def _paragraph_batch(spec: KeySpec, batch: TextBatch) -> _Batch:
     """Paragraph modes: items are paragraphs; keys are paragraph hashes or n-gram hashes."""
-    ids: list[str | None] = []
-    attr_mode = np.full(len(batch), ATTR_NONE, dtype=np.int8)
-    doc_lines: list[int] = []
-    texts: list[str] = []
-    for index, item in enumerate(batch):
-        if isinstance(item, BadLine):
-            ids.append(item.doc_id)
-            continue
-        ids.append(item.id)
-        doc_lines.append(index)
-        texts.append(item.text)
-        if item.text:
-            attr_mode[index] = ATTR_LIST
-    lines = np.asarray(doc_lines, dtype=np.int64)
+    ids, lines, texts = batch.ids, batch.doc_lines, batch.texts
+    attr_mode = np.full(len(ids), ATTR_NONE, dtype=np.int8)
+    attr_mode[lines[batch.nonempty]] = ATTR_LIST
     options = dict(
         separator=spec.separator,
         normalization=spec.text_normalization(),
@@ -215,7 +203,7 @@ def _paragraph_batch(spec: KeySpec, batch: list[DocLine | BadLine]) -> _Batch:
         return _Batch(
             ids=ids,
             attr_mode=attr_mode,
-            items_per_line=_spread(np.diff(result.offsets), lines, len(batch)),
+            items_per_line=_spread(np.diff(result.offsets), lines, len(ids)),
             item_start=result.start,
             item_end=result.end,
             keys_per_item=np.ones(num_items, dtype=np.int64),
@@ -245,7 +233,7 @@ def _paragraph_batch(spec: KeySpec, batch: list[DocLine | BadLine]) -> _Batch:
     return _Batch(
         ids=ids,
         attr_mode=attr_mode,
-        items_per_line=_spread(per_doc, lines, len(batch)),
+        items_per_line=_spread(per_doc, lines, len(ids)),
         item_start=result.start[kept],
         item_end=result.end[kept],
         keys_per_item=keys_per_item[kept],
@@ -280,24 +268,29 @@ def _assemble(path: str, batches: list[_Batch], documents: int, bad_lines: int) 
     )
 
 
+def _check_bad_lines(spec: KeySpec, path: str, bad: list[BadLine]) -> None:
+    """Bad lines fail the file unless `skip_bad_lines`."""
+    if bad and not spec.skip_bad_lines:
+        raise DataError(path, bad[0].line, bad[0].error)
+
+
 def hash_file(spec: KeySpec, path: str) -> FileKeys:
-    """Read `path` and hash it into keys (bad lines fail the file unless `skip_bad_lines`)."""
-    if spec.key_path is not None:
-        hash_batch = partial(_document_batch, spec, compile_key(spec.key_path), path)
-    else:
-        hash_batch = partial(_paragraph_batch, spec)
+    """Read `path` and hash it into keys."""
     batches: list[_Batch] = []
     documents = bad_lines = 0
-    items = read_lines(path)
-    while batch := list(itertools.islice(items, spec.batch_size)):
-        for item in batch:
-            if isinstance(item, BadLine):
-                if not spec.skip_bad_lines:
-                    raise DataError(path, item.line, item.error)
-                bad_lines += 1
-            else:
-                documents += 1
-        batches.append(hash_batch(batch))
+    if spec.key_path is not None:
+        getter = compile_key(spec.key_path)
+        items = read_lines(path)
+        while batch := list(itertools.islice(items, spec.batch_size)):
+            bad = [item for item in batch if isinstance(item, BadLine)]
+            _check_bad_lines(spec, path, bad)
+            documents, bad_lines = documents + len(batch) - len(bad), bad_lines + len(bad)
+            batches.append(_document_batch(spec, getter, path, batch))
+    else:
+        for text_batch in text_batches(path, spec.batch_size):
+            _check_bad_lines(spec, path, text_batch.bad)
+            documents, bad_lines = documents + len(text_batch.doc_lines), bad_lines + len(text_batch.bad)
+            batches.append(_paragraph_batch(spec, text_batch))
     return _assemble(path, batches, documents, bad_lines)
 
 

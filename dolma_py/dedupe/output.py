@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import orjson
 
+from dolma_py import _rust
 from dolma_py.dedupe.keys import ATTR_IF_FLAGGED, ATTR_LIST, FileKeys
 from dolma_py.exec.units import UnitResult
 from dolma_py.io.atomic import write_bytes
@@ -26,21 +24,11 @@ def attribute_lines(keys: FileKeys, attribute: str, scores: np.ndarray, threshol
     flagged = scores >= threshold
     flagged_before = np.zeros(len(flagged) + 1, dtype=np.int64)
     np.cumsum(flagged, out=flagged_before[1:])
-    starts = keys.item_start[flagged].tolist()
-    ends = keys.item_end[flagged].tolist()
-    values = scores[flagged].tolist()
-    first = flagged_before[keys.line_items].tolist()
-    modes = keys.attr_mode.tolist()
-    out = []
-    dumps = orjson.dumps
-    for line, doc_id in enumerate(keys.ids):
-        attributes: dict[str, Any] = {}
-        mode = modes[line]
-        lo, hi = first[line], first[line + 1]
-        if mode == ATTR_LIST or (mode == ATTR_IF_FLAGGED and hi > lo):
-            attributes[attribute] = [[starts[i], ends[i], values[i]] for i in range(lo, hi)]
-        out.append(dumps({"id": doc_id, "attributes": attributes}))
-    return b"\n".join(out) + b"\n" if out else b""
+    first = flagged_before[keys.line_items]
+    with_key = (keys.attr_mode == ATTR_LIST) | ((keys.attr_mode == ATTR_IF_FLAGGED) & (first[1:] > first[:-1]))
+    return _rust.attribute_lines(
+        attribute, keys.ids, with_key, first, keys.item_start[flagged], keys.item_end[flagged], scores[flagged]
+    )
 
 
 def write_attributes(path: str, keys: FileKeys, attribute: str, seen: np.ndarray, threshold: float) -> UnitResult:

@@ -123,7 +123,8 @@ def run_ray(session: Session, address: str, summary: RunSummary, progress: bool)
     write_task = ray.remote(write_partitioned)
 
     def save(base: str) -> None:
-        ray.get([actor.save.remote(path) for actor, path in zip(actors, partition_paths(base, partitions), strict=False)])
+        paths = partition_paths(base, partitions)
+        ray.get([actor.save.remote(path) for actor, path in zip(actors, paths, strict=True)])
 
     bar = Progress("dedupe", len(session.todo)) if progress and session.todo else None
     hashing: deque[tuple[Unit, list[Any]]] = deque()

@@ -1,15 +1,27 @@
 """Reading documents for dedupe: only `id`, `text` and the parsed object, without building `Document`s.
 
 Lines that pass the same checks as `Document.from_json` take a fast path (one dict lookup per field); any other
-line goes through `to_document`, so bad lines get exactly the errors every other stage reports.
+line goes through `to_document`, so bad lines get exactly the errors every other stage reports. The paragraph
+modes need only ids and texts: their JSON lines are parsed in Rust (`text_batches`), and a batch with a line the
+Rust parser leaves to Python is read through the same Python checks instead.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from dolma_py.io.documents import BadLine, iter_records, to_document
+import numpy as np
+from numpy.typing import NDArray
+
+from dolma_py import _rust
+from dolma_py.io.documents import BadLine, iter_lines, iter_records, parse_record, to_document
+from dolma_py.io.paths import is_parquet
+
+ParsedTexts = _rust.ParsedTexts
+"""Texts of documents parsed in Rust; the paragraph kernels of `dolma_py.text` take them like a `list[str]`."""
 
 
 class DocLine(NamedTuple):
@@ -19,6 +31,30 @@ class DocLine(NamedTuple):
     id: str
     text: str
     raw: dict[str, Any]
+
+
+@dataclass
+class TextBatch:
+    """Consecutive input lines: every line's id (None where unreadable), the texts of the lines holding a
+    document, which lines those are, and the bad lines."""
+
+    ids: list[str | None]
+    doc_lines: NDArray[np.int64]
+    texts: list[str] | ParsedTexts
+    nonempty: NDArray[np.bool_]  # per document: is its text non-empty?
+    bad: list[BadLine]
+
+    @classmethod
+    def from_items(cls, items: list[DocLine | BadLine]) -> TextBatch:
+        docs = [(index, item) for index, item in enumerate(items) if isinstance(item, DocLine)]
+        texts = [item.text for _, item in docs]
+        return cls(
+            ids=[item.id if isinstance(item, DocLine) else item.doc_id for item in items],
+            doc_lines=np.array([index for index, _ in docs], dtype=np.int64),
+            texts=texts,
+            nonempty=np.array([bool(text) for text in texts], dtype=bool),
+            bad=[item for item in items if isinstance(item, BadLine)],
+        )
 
 
 def _valid(obj: Any) -> bool:
@@ -34,11 +70,31 @@ def _valid(obj: Any) -> bool:
     )
 
 
+def _doc_line(line_no: int, record: Any) -> DocLine | BadLine:
+    """One `iter_records` item as a `DocLine`, or the `BadLine` that `to_document` makes of it."""
+    if _valid(record):
+        return DocLine(line_no, record["id"], record["text"], record)
+    item = to_document(line_no, record)
+    return item if isinstance(item, BadLine) else DocLine(line_no, item.id, item.text, item.raw)
+
+
 def read_lines(path: str) -> Iterator[DocLine | BadLine]:
     """One `DocLine` or `BadLine` per input line (or Parquet row), in order."""
     for line_no, record in iter_records(path):
-        if _valid(record):
-            yield DocLine(line_no, record["id"], record["text"], record)
-            continue
-        item = to_document(line_no, record)
-        yield item if isinstance(item, BadLine) else DocLine(line_no, item.id, item.text, item.raw)
+        yield _doc_line(line_no, record)
+
+
+def text_batches(path: str, batch_size: int) -> Iterator[TextBatch]:
+    """The file's lines (or Parquet rows) in batches of up to `batch_size`, in order."""
+    if is_parquet(path):
+        rows = read_lines(path)
+        while items := list(itertools.islice(rows, batch_size)):
+            yield TextBatch.from_items(items)
+        return
+    lines = iter_lines(path)
+    while chunk := list(itertools.islice(lines, batch_size)):
+        ids, texts = _rust.parse_documents([raw for _, raw in chunk])
+        if len(ids) == len(chunk):
+            yield TextBatch(ids, np.arange(len(ids)), texts, texts.nonempty(), [])
+        else:
+            yield TextBatch.from_items([_doc_line(line_no, parse_record(raw)) for line_no, raw in chunk])

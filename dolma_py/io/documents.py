@@ -36,15 +36,34 @@ def open_read(path: str) -> IO[bytes]:
     return decompressing_reader(open_raw(path, "rb"), path)
 
 
-def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, raw line without newline); a truncated or corrupt file raises `DataError`."""
+READ_BLOCK = 4 << 20
+_CODEC_SUFFIX = {"gz": ".gz", "zst": ".zst", None: ""}
+
+
+def iter_lines(path: str, codec: str | None = "infer") -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line without its newline, kept byte for byte) for every line of `path`.
+
+    Data is decompressed in large blocks, several times faster than per-line reads of a gzip stream. `codec`
+    'gz'/'zst'/None overrides the suffix (dolma's `compression.input`). A file ending in a newline has no blank
+    last line. A missing, corrupt or truncated file raises `DataError` naming the last line read before it.
+    """
+    name = path if codec == "infer" else "input" + _CODEC_SUFFIX[codec]
     line_no = 0
     try:
-        with open_read(path) as stream:
-            for line_no, line in enumerate(stream, start=1):
-                yield line_no, line.rstrip(b"\r\n")
+        with open_raw(path, "rb") as raw, decompressing_reader(raw, name) as stream:
+            rest = b""
+            while block := stream.read(READ_BLOCK):
+                lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    line_no += 1
+                    yield line_no, line
+            if rest:
+                yield line_no + 1, rest
     except (EOFError, OSError, zlib.error, IsalError, zstandard.ZstdError) as err:
-        raise DataError(path, line_no + 1, f"cannot read compressed data ({err})") from err
+        if isinstance(err, FileNotFoundError):
+            raise DataError(path, None, "file not found") from err
+        raise DataError(path, None, f"cannot read compressed data after line {line_no} ({err})") from err
 
 
 def parse_json_line(raw: bytes) -> Any:
@@ -76,10 +95,15 @@ def iter_records(path: str) -> Iterator[tuple[int, Any]]:
         yield from iter_parquet_rows(path)
         return
     for line_no, raw in iter_lines(path):
-        try:
-            yield line_no, parse_json_line(raw)
-        except ValueError as err:
-            yield line_no, err
+        yield line_no, parse_record(raw)
+
+
+def parse_record(raw: bytes) -> Any:
+    """The JSON value on one line, or the `ValueError` saying why there is none (as `iter_records` gives it)."""
+    try:
+        return parse_json_line(raw)
+    except ValueError as err:
+        return err
 
 
 def to_document(line_no: int, record: Any) -> Document | BadLine:

@@ -195,7 +195,9 @@ def run_tokens(config: TokensConfig, progress: bool = True) -> TokensResult:
     params = TokenizeParams(
         settings, dtype.name, fields.text_field_name, fields.id_field_name, config.skip_bad_lines, threads
     )
-    units = [Unit(key=path, inputs=(path,), outputs=outputs_for(stem)) for path, stem in zip(inputs, stems, strict=False)]
+    units = [
+        Unit(key=path, inputs=(path,), outputs=outputs_for(stem)) for path, stem in zip(inputs, stems, strict=True)
+    ]
     stage1 = run_stage("tokens:tokenize", units, partial(tokenize_file, params), options)
     if not stage1.ok:
         raise _stage_error(stage1)

@@ -20,11 +20,11 @@ from dolma_py.config.mix import FilterConfig, SpanReplacementConfig
 from dolma_py.errors import DataError
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import atomic_write, write_bytes
-from dolma_py.io.documents import iter_parquet_rows
+from dolma_py.io.documents import iter_lines, iter_parquet_rows
 from dolma_py.io.paths import is_parquet
 from mixers.stream.filters import DocFilter, JqFailure, compile_span_rules
 from mixers.stream.parts import ChunkWriter
-from mixers.stream.reader import AttributeFile, iter_lines, parse_object
+from mixers.stream.reader import AttributeFile, parse_object
 from mixers.stream.sampling import Sampler
 from mixers.stream.spans import SpanError, gather_spans, replace_spans
 

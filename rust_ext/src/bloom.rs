@@ -5,7 +5,6 @@
 //! 128-bit multiply (exact for any bit count, including non-powers of two and counts above 2^32).
 //! Bits live in `AtomicU64` words, so concurrent inserts from many threads are safe without locks.
 
-use std::alloc::{alloc_zeroed, Layout};
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
@@ -93,9 +92,7 @@ pub fn plan(expected_items: u64, fpr: f64) -> Result<(u64, u32)> {
     let per_hash = fpr.powf(1.0 / k as f64);
     let bits = (-(k as f64) * n / (-per_hash).ln_1p()).ceil();
     if !bits.is_finite() || bits >= u64::MAX as f64 {
-        return Err(invalid(format!(
-            "a filter for {expected_items} items at fpr {fpr} is too large"
-        )));
+        return Err(invalid(format!("a filter for {expected_items} items at fpr {fpr} is too large")));
     }
     Ok(((bits as u64).max(64), k))
 }
@@ -151,7 +148,7 @@ fn prefetch(word: &AtomicU64) {
 
 /// Owner of the memory behind the bit words; `words` in `BloomFilter` points into it.
 enum Storage {
-    Heap(#[allow(dead_code)] Box<[AtomicU64]>),
+    Anonymous(#[allow(dead_code)] MmapMut),
     MappedReadOnly(#[allow(dead_code)] Mmap),
     MappedPrivate(#[allow(dead_code)] MmapMut),
 }
@@ -171,30 +168,17 @@ pub struct BloomFilter {
 unsafe impl Send for BloomFilter {}
 unsafe impl Sync for BloomFilter {}
 
-/// Converts a zeroed/decoded `Vec<u64>` into atomics without copying (identical layout).
-fn into_atomic_words(words: Vec<u64>) -> Box<[AtomicU64]> {
-    let boxed = words.into_boxed_slice();
-    // SAFETY: AtomicU64 has the same size, alignment and bit validity as u64.
-    unsafe { Box::from_raw(Box::into_raw(boxed) as *mut [AtomicU64]) }
-}
-
-/// A zeroed word vector, or an error instead of an abort when the allocation fails. Zeroed allocations of
-/// this size come from fresh mmapped pages, so a huge filter costs nothing until its bits are touched.
-fn zeroed_words(num_words: usize) -> Result<Vec<u64>> {
+/// Zeroed memory for `num_words` bit words, or an error instead of an abort when it cannot be had. It is an
+/// anonymous mapping, so a huge filter costs nothing until its bits are touched, and on Linux it asks for
+/// transparent huge pages: random probes then miss the TLB far less often (a large speedup for big filters).
+fn anonymous_words(num_words: usize) -> Result<MmapMut> {
     let too_big = || invalid(format!("cannot allocate {num_words} x 8 bytes for the bloom filter"));
-    let layout = Layout::array::<u64>(num_words).map_err(|_| too_big())?;
-    if layout.size() == 0 {
-        return Ok(Vec::new());
-    }
-    // SAFETY: the layout has non-zero size; a non-null result is a zeroed block of `num_words` u64s from the
-    // global allocator with exactly this layout, which is what `Vec::from_raw_parts` requires.
-    unsafe {
-        let ptr = alloc_zeroed(layout) as *mut u64;
-        if ptr.is_null() {
-            return Err(too_big());
-        }
-        Ok(Vec::from_raw_parts(ptr, num_words, num_words))
-    }
+    let len = num_words.checked_mul(8).ok_or_else(too_big)?;
+    let map = MmapMut::map_anon(len).map_err(|_| too_big())?;
+    #[cfg(target_os = "linux")]
+    // A hint only: kernels without transparent huge pages refuse it, and the filter works the same.
+    let _ = map.advise(memmap2::Advice::HugePage);
+    Ok(map)
 }
 
 fn words_for_bits(num_bits: u64) -> Result<usize> {
@@ -227,24 +211,15 @@ impl Header {
     }
 
     fn decode(bytes: &[u8; HEADER_LEN], path: &Path, file_len: u64) -> Result<Header> {
-        let bad = |message: String| BloomError::Format {
-            path: path.to_path_buf(),
-            message,
-        };
+        let bad = |message: String| BloomError::Format { path: path.to_path_buf(), message };
         let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
         if bytes[0..8] != MAGIC {
-            return Err(bad(format!(
-                "bad magic bytes {:?} (expected {:?})",
-                &bytes[0..8],
-                MAGIC
-            )));
+            return Err(bad(format!("bad magic bytes {:?} (expected {:?})", &bytes[0..8], MAGIC)));
         }
         let version = u32_at(8);
         if version != FORMAT_VERSION {
-            return Err(bad(format!(
-                "unsupported format version {version} (this build reads {FORMAT_VERSION})"
-            )));
+            return Err(bad(format!("unsupported format version {version} (this build reads {FORMAT_VERSION})")));
         }
         if u32_at(12) as usize != HEADER_LEN {
             return Err(bad(format!("header length {} (expected {HEADER_LEN})", u32_at(12))));
@@ -267,17 +242,10 @@ impl Header {
         }
         let expected_len = num_words.checked_mul(8).and_then(|b| b.checked_add(HEADER_LEN as u64));
         if expected_len != Some(file_len) {
-            return Err(bad(format!(
-                "file is {file_len} bytes, header implies {expected_len:?}"
-            )));
+            return Err(bad(format!("file is {file_len} bytes, header implies {expected_len:?}")));
         }
         let num_words = usize::try_from(num_words).map_err(|_| bad("too large for this platform".into()))?;
-        Ok(Header {
-            num_bits,
-            num_hashes,
-            seed: u64_at(32),
-            num_words,
-        })
+        Ok(Header { num_bits, num_hashes, seed: u64_at(32), num_words })
     }
 }
 
@@ -288,18 +256,10 @@ impl BloomFilter {
             return Err(invalid("bloom filter size must be > 0"));
         }
         if !(1..=MAX_HASHES).contains(&num_hashes) {
-            return Err(invalid(format!(
-                "num_hashes must be in 1..={MAX_HASHES}, got {num_hashes}"
-            )));
+            return Err(invalid(format!("num_hashes must be in 1..={MAX_HASHES}, got {num_hashes}")));
         }
-        let words = zeroed_words(words_for_bits(num_bits)?)?;
-        Ok(Self::from_heap(
-            into_atomic_words(words),
-            num_bits,
-            num_hashes,
-            seed,
-            false,
-        ))
+        let words = anonymous_words(words_for_bits(num_bits)?)?;
+        Ok(Self::from_anonymous(words, num_bits, num_hashes, seed, false))
     }
 
     /// A filter sized for `expected_items` keys at false-positive rate `fpr` (see [`plan`]).
@@ -323,11 +283,12 @@ impl BloomFilter {
         Self::new(num_bits, num_hashes, seed)
     }
 
-    fn from_heap(words: Box<[AtomicU64]>, num_bits: u64, num_hashes: u32, seed: u64, read_only: bool) -> Self {
-        let num_words = words.len();
-        let ptr = NonNull::new(words.as_ptr() as *mut AtomicU64).expect("boxed slice pointer is non-null");
+    fn from_anonymous(mut words: MmapMut, num_bits: u64, num_hashes: u32, seed: u64, read_only: bool) -> Self {
+        let num_words = words.len() / 8;
+        // Mappings are page-aligned, so the words are aligned for AtomicU64.
+        let ptr = NonNull::new(words.as_mut_ptr() as *mut AtomicU64).expect("mmap base is non-null");
         BloomFilter {
-            _storage: Storage::Heap(words),
+            _storage: Storage::Anonymous(words),
             words: ptr,
             num_words,
             num_bits,
@@ -363,10 +324,7 @@ impl BloomFilter {
 
     /// Number of bits set (parallel popcount).
     pub fn count_ones(&self) -> u64 {
-        self.words()
-            .par_iter()
-            .map(|w| w.load(Ordering::Relaxed).count_ones() as u64)
-            .sum()
+        self.words().par_iter().map(|w| w.load(Ordering::Relaxed).count_ones() as u64).sum()
     }
 
     /// Fraction of the filter's bits that are set.
@@ -387,9 +345,7 @@ impl BloomFilter {
 
     #[inline(always)]
     fn prefetch_key(&self, words: &[AtomicU64], hash: u64) {
-        for_each_position(hash, self.num_hashes, self.num_bits, |p| {
-            prefetch(&words[(p >> 6) as usize])
-        });
+        for_each_position(hash, self.num_hashes, self.num_bits, |p| prefetch(&words[(p >> 6) as usize]));
     }
 
     #[inline(always)]
@@ -491,38 +447,25 @@ impl BloomFilter {
                 shape(other)
             )));
         }
-        self.words()
-            .par_iter()
-            .zip(other.words().par_iter())
-            .for_each(|(a, b)| {
-                let bits = b.load(Ordering::Relaxed);
-                if bits != 0 {
-                    a.fetch_or(bits, Ordering::Relaxed);
-                }
-            });
+        self.words().par_iter().zip(other.words().par_iter()).for_each(|(a, b)| {
+            let bits = b.load(Ordering::Relaxed);
+            if bits != 0 {
+                a.fetch_or(bits, Ordering::Relaxed);
+            }
+        });
         Ok(())
     }
 
     fn header(&self) -> Header {
-        Header {
-            num_bits: self.num_bits,
-            num_hashes: self.num_hashes,
-            seed: self.seed,
-            num_words: self.num_words,
-        }
+        Header { num_bits: self.num_bits, num_hashes: self.num_hashes, seed: self.seed, num_words: self.num_words }
     }
 
     /// Writes the filter to `path` atomically: a temporary file in the same directory, fsync, rename.
     /// Keys inserted by other threads while saving may or may not be included.
     pub fn save(&self, path: &Path) -> Result<()> {
         static SAVE_COUNTER: AtomicU64 = AtomicU64::new(0);
-        let io_err = |source: io::Error| BloomError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| invalid(format!("{}: not a file path", path.display())))?;
+        let io_err = |source: io::Error| BloomError::Io { path: path.to_path_buf(), source };
+        let file_name = path.file_name().ok_or_else(|| invalid(format!("{}: not a file path", path.display())))?;
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir {
             fs::create_dir_all(dir).map_err(io_err)?;
@@ -559,10 +502,7 @@ impl BloomFilter {
     /// it shared (the file is never written), writable ones map it copy-on-write (changes stay in memory
     /// until `save`). Without `mmap` the bits are read into memory.
     pub fn load(path: &Path, read_only: bool, mmap: bool) -> Result<Self> {
-        let io_err = |source: io::Error| BloomError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io_err = |source: io::Error| BloomError::Io { path: path.to_path_buf(), source };
         let mut file = File::open(path).map_err(io_err)?;
         let file_len = file.metadata().map_err(io_err)?.len();
         let mut head = [0u8; HEADER_LEN];
@@ -577,20 +517,13 @@ impl BloomFilter {
         let filter = if mmap && cfg!(target_endian = "little") {
             Self::map(&file, header, read_only).map_err(io_err)?
         } else {
-            let mut words = zeroed_words(header.num_words)?;
-            // SAFETY: viewing initialised u64s as bytes is always valid.
-            let bytes = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, words.len() * 8) };
-            file.read_exact(bytes).map_err(io_err)?;
-            for w in words.iter_mut() {
-                *w = u64::from_le(*w);
+            let mut words = anonymous_words(header.num_words)?;
+            file.read_exact(&mut words).map_err(io_err)?;
+            for word in words.chunks_exact_mut(8) {
+                let value = u64::from_le_bytes(word.try_into().expect("8-byte chunk"));
+                word.copy_from_slice(&value.to_ne_bytes());
             }
-            Self::from_heap(
-                into_atomic_words(words),
-                header.num_bits,
-                header.num_hashes,
-                header.seed,
-                read_only,
-            )
+            Self::from_anonymous(words, header.num_bits, header.num_hashes, header.seed, read_only)
         };
         filter.check_padding(path)?;
         Ok(filter)
@@ -648,9 +581,7 @@ mod tests {
     use super::*;
 
     fn keys(n: u64, salt: u64) -> Vec<u64> {
-        (0..n)
-            .map(|i| mix64(i.wrapping_add(salt.wrapping_mul(0x1000_0000_0000))))
-            .collect()
+        (0..n).map(|i| mix64(i.wrapping_add(salt.wrapping_mul(0x1000_0000_0000)))).collect()
     }
 
     #[test]
@@ -672,23 +603,14 @@ mod tests {
         assert_eq!(optimal_num_hashes(64, 1_000_000).unwrap(), 1);
         assert_eq!(optimal_num_hashes(9_585_059, 1_000_000).unwrap(), 7);
         let f = BloomFilter::from_size(1 << 20, None, 0).unwrap();
-        assert_eq!(
-            (f.num_hashes(), f.num_bits(), f.size_in_bytes()),
-            (DEFAULT_HASHES, 8 << 20, 1 << 20)
-        );
-        assert_eq!(
-            BloomFilter::from_size(1 << 20, Some(1000), 0).unwrap().num_hashes(),
-            MAX_HASHES
-        );
+        assert_eq!((f.num_hashes(), f.num_bits(), f.size_in_bytes()), (DEFAULT_HASHES, 8 << 20, 1 << 20));
+        assert_eq!(BloomFilter::from_size(1 << 20, Some(1000), 0).unwrap().num_hashes(), MAX_HASHES);
     }
 
     #[test]
     fn rejects_bad_arguments() {
         for fpr in [0.0, 1.0, -0.5, 1.5, f64::NAN] {
-            assert!(
-                matches!(plan(10, fpr), Err(BloomError::InvalidArgument(_))),
-                "fpr {fpr}"
-            );
+            assert!(matches!(plan(10, fpr), Err(BloomError::InvalidArgument(_))), "fpr {fpr}");
         }
         assert!(plan(0, 0.01).is_err());
         assert!(BloomFilter::from_size(0, None, 0).is_err());
@@ -696,10 +618,7 @@ mod tests {
         assert!(BloomFilter::new(0, 3, 0).is_err());
         assert!(BloomFilter::new(64, 0, 0).is_err());
         assert!(BloomFilter::new(64, MAX_HASHES + 1, 0).is_err());
-        assert!(
-            matches!(BloomFilter::new(u64::MAX, 3, 0), Err(BloomError::InvalidArgument(_))),
-            "no abort"
-        );
+        assert!(matches!(BloomFilter::new(u64::MAX, 3, 0), Err(BloomError::InvalidArgument(_))), "no abort");
     }
 
     #[test]
@@ -712,10 +631,7 @@ mod tests {
                     seen_high |= p >= num_bits / 2;
                 });
             }
-            assert!(
-                seen_high || num_bits == 1,
-                "positions reach the upper half for {num_bits} bits"
-            );
+            assert!(seen_high || num_bits == 1, "positions reach the upper half for {num_bits} bits");
         }
         // Positions spread evenly over a non-power-of-two range, including past 2^32.
         let num_bits = 3u64 << 32;
@@ -741,11 +657,7 @@ mod tests {
         f.contains(&probes, &mut out);
         let fpr = out.iter().filter(|&&b| b).count() as f64 / probes.len() as f64;
         assert!(fpr < 0.015 && fpr > 0.006, "fpr {fpr}");
-        assert!(
-            (f.estimated_fpr() - 0.01).abs() < 0.003,
-            "estimated {}",
-            f.estimated_fpr()
-        );
+        assert!((f.estimated_fpr() - 0.01).abs() < 0.003, "estimated {}", f.estimated_fpr());
         assert!((f.estimated_items() / 100_000.0 - 1.0).abs() < 0.02);
         // Sequential (non-hashed) keys are mixed before use and behave the same.
         let g = BloomFilter::from_expected(10_000, 0.01, 0).unwrap();
@@ -794,16 +706,10 @@ mod tests {
             f.insert(&ks).unwrap();
             let path = dir.path().join(format!("sub/f{num_bits}.bin"));
             f.save(&path).unwrap();
-            assert_eq!(
-                fs::metadata(&path).unwrap().len(),
-                HEADER_LEN as u64 + num_bits.div_ceil(64) * 8
-            );
+            assert_eq!(fs::metadata(&path).unwrap().len(), HEADER_LEN as u64 + num_bits.div_ceil(64) * 8);
             for (read_only, mmap) in [(false, false), (true, false), (false, true), (true, true)] {
                 let g = BloomFilter::load(&path, read_only, mmap).unwrap();
-                assert_eq!(
-                    (g.num_bits(), g.num_hashes(), g.seed(), g.read_only()),
-                    (num_bits, 3, 99, read_only)
-                );
+                assert_eq!((g.num_bits(), g.num_hashes(), g.seed(), g.read_only()), (num_bits, 3, 99, read_only));
                 assert_eq!(g.count_ones(), f.count_ones());
                 let mut out = vec![false; ks.len()];
                 g.contains(&ks, &mut out);
@@ -859,11 +765,7 @@ mod tests {
         let mut out = vec![false; 200];
         a.contains(&[ka, kb].concat(), &mut out);
         assert!(out.iter().all(|&x| x));
-        for other in [
-            BloomFilter::new(10_001, 4, 1),
-            BloomFilter::new(10_000, 5, 1),
-            BloomFilter::new(10_000, 4, 2),
-        ] {
+        for other in [BloomFilter::new(10_001, 4, 1), BloomFilter::new(10_000, 5, 1), BloomFilter::new(10_000, 4, 2)] {
             assert!(matches!(a.merge(&other.unwrap()), Err(BloomError::ShapeMismatch(_))));
         }
     }
@@ -902,9 +804,6 @@ mod tests {
         let mut bytes = fs::read(&path).unwrap();
         *bytes.last_mut().unwrap() = 0x80;
         fs::write(&path, &bytes).unwrap();
-        assert!(matches!(
-            BloomFilter::load(&path, false, false),
-            Err(BloomError::Format { .. })
-        ));
+        assert!(matches!(BloomFilter::load(&path, false, false), Err(BloomError::Format { .. })));
     }
 }

@@ -82,35 +82,22 @@ impl C4Rules {
         for entry in naughty_entries.iter().map(AsRef::as_ref) {
             if !entry.is_empty() && entry.to_lowercase() == entry {
                 literals.push(entry);
-                patterns.push(if entry.contains(' ') {
-                    Pattern::Phrase
-                } else {
-                    Pattern::Word
-                });
+                patterns.push(if entry.contains(' ') { Pattern::Phrase } else { Pattern::Word });
             }
         }
-        let always_lowercase = literals
-            .iter()
-            .any(|l| !l.is_ascii() && l.to_uppercase() != l.to_lowercase());
+        let always_lowercase = literals.iter().any(|l| !l.is_ascii() && l.to_uppercase() != l.to_lowercase());
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
             .build(&literals)
             .expect("a few hundred literal patterns always compile");
-        C4Rules {
-            patterns,
-            automaton,
-            always_lowercase,
-        }
+        C4Rules { patterns, automaton, always_lowercase }
     }
 
     /// Document flags and flagged lines of one text.
     pub fn tag(&self, text: &str) -> C4Result {
-        let mut result = C4Result {
-            flags: self.document_flags(text),
-            ..Default::default()
-        };
+        let mut result = C4Result { flags: self.document_flags(text), ..Default::default() };
         let total = char_len(text);
         let ascii = text.is_ascii();
         let mut start = 0;
@@ -175,14 +162,7 @@ mod tests {
         let r = rules().tag("");
         assert_eq!(r.line_count, 1);
         assert_eq!(r.flags, 0);
-        assert_eq!(
-            r.lines,
-            vec![FlaggedLine {
-                start: 0,
-                end: 0,
-                rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS
-            }]
-        );
+        assert_eq!(r.lines, vec![FlaggedLine { start: 0, end: 0, rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS }]);
     }
 
     #[test]
@@ -192,16 +172,8 @@ mod tests {
         assert_eq!(
             r.lines,
             vec![
-                FlaggedLine {
-                    start: 15,
-                    end: 26,
-                    rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS
-                },
-                FlaggedLine {
-                    start: 50,
-                    end: 50,
-                    rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS
-                },
+                FlaggedLine { start: 15, end: 26, rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS },
+                FlaggedLine { start: 50, end: 50, rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS },
             ]
         );
     }
@@ -212,16 +184,8 @@ mod tests {
         assert_eq!(
             r.lines,
             vec![
-                FlaggedLine {
-                    start: 0,
-                    end: 13,
-                    rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS
-                },
-                FlaggedLine {
-                    start: 13,
-                    end: 19,
-                    rules: TOO_FEW_WORDS
-                },
+                FlaggedLine { start: 0, end: 13, rules: NO_ENDING_PUNCTUATION | TOO_FEW_WORDS },
+                FlaggedLine { start: 13, end: 19, rules: TOO_FEW_WORDS },
             ]
         );
     }

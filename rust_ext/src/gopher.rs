@@ -47,18 +47,9 @@ impl WordInfo {
             let b = word.as_bytes();
             (b.len(), b.contains(&b'#'), b.iter().any(u8::is_ascii_alphabetic))
         } else {
-            (
-                word.chars().count(),
-                word.contains(['#', '\u{2026}']),
-                word.chars().any(pyunicode::is_alpha),
-            )
+            (word.chars().count(), word.contains(['#', '\u{2026}']), word.chars().any(pyunicode::is_alpha))
         };
-        WordInfo {
-            len: len as u64,
-            has_symbol,
-            has_alpha,
-            required: REQUIRED_WORDS.contains(&word),
-        }
+        WordInfo { len: len as u64, has_symbol, has_alpha, required: REQUIRED_WORDS.contains(&word) }
     }
 }
 
@@ -94,10 +85,7 @@ impl<'a> Vocabulary<'a> {
 
 /// Gopher statistics of `text`; `ignore_empty_lines` splits lines on runs of newlines (dolma's `gopher_v2`).
 pub fn gopher_stats(text: &str, ignore_empty_lines: bool) -> GopherStats {
-    let mut stats = GopherStats {
-        character_count: char_len(text),
-        ..Default::default()
-    };
+    let mut stats = GopherStats { character_count: char_len(text), ..Default::default() };
     if text.is_empty() {
         return stats;
     }
@@ -165,10 +153,8 @@ fn ngram_fractions(words: &[u32], lens: &[u64], word_chars: u64, stats: &mut Gop
     for &w in words {
         word_counts[w as usize] += 1;
     }
-    let mut active: Vec<(u32, u32)> = (0..words.len())
-        .filter(|&i| word_counts[words[i] as usize] > 1)
-        .map(|i| (i as u32, words[i]))
-        .collect();
+    let mut active: Vec<(u32, u32)> =
+        (0..words.len()).filter(|&i| word_counts[words[i] as usize] > 1).map(|i| (i as u32, words[i])).collect();
     let mut table: FxHashMap<u64, u32> = FxHashMap::default();
     let mut counts: Vec<u32> = Vec::new();
     let mut first_pos: Vec<u32> = Vec::new();
@@ -201,25 +187,18 @@ fn ngram_fractions(words: &[u32], lens: &[u64], word_chars: u64, stats: &mut Gop
             // Counter.most_common(1): the first-inserted n-gram among those with the highest count; when every
             // n-gram occurs once, that is the n-gram at position 0.
             let (count, pos) =
-                counts
-                    .iter()
-                    .zip(&first_pos)
-                    .filter(|(&c, _)| c > 1)
-                    .fold((1u32, 0u32), |(bc, bp), (&c, &p)| {
-                        if c > bc || (c == bc && p < bp) {
-                            (c, p)
-                        } else {
-                            (bc, bp)
-                        }
-                    });
+                counts.iter().zip(&first_pos).filter(|(&c, _)| c > 1).fold((1u32, 0u32), |(bc, bp), (&c, &p)| {
+                    if c > bc || (c == bc && p < bp) {
+                        (c, p)
+                    } else {
+                        (bc, bp)
+                    }
+                });
             stats.most_common_ngram[n - 2] = Some((u64::from(count) * span(pos as usize, n)) as f64 / char_denominator);
         } else {
             let total: u64 = (0..m).map(|i| span(i, n)).sum();
-            let duplicated: u64 = ids
-                .iter()
-                .filter(|(_, id)| counts[*id as usize] > 1)
-                .map(|&(pos, _)| span(pos as usize, n))
-                .sum();
+            let duplicated: u64 =
+                ids.iter().filter(|(_, id)| counts[*id as usize] > 1).map(|&(pos, _)| span(pos as usize, n)).sum();
             stats.duplicate_ngrams[n - 5] = Some(duplicated as f64 / total.max(1) as f64);
         }
         active.clear();
@@ -233,12 +212,7 @@ fn line_fractions(text: &str, ignore_empty_lines: bool, word_chars: u64, stats: 
         let pieces: Vec<&str> = text.split('\n').collect();
         let last = pieces.len() - 1;
         // A run of k newlines leaves k-1 empty pieces between them; `re.split` yields none of those.
-        pieces
-            .iter()
-            .enumerate()
-            .filter(|&(i, p)| i == 0 || i == last || !p.is_empty())
-            .map(|(_, p)| *p)
-            .collect()
+        pieces.iter().enumerate().filter(|&(i, p)| i == 0 || i == last || !p.is_empty()).map(|(_, p)| *p).collect()
     } else {
         text.split('\n').collect()
     };
@@ -255,9 +229,7 @@ fn line_fractions(text: &str, ignore_empty_lines: bool, word_chars: u64, stats: 
     let (dup_lines, dup_chars) = counts
         .iter()
         .filter(|(_, &c)| c > 1)
-        .fold((0u64, 0u64), |(n, ch), (line, &c)| {
-            (n + c, ch + char_len(line) as u64 * c)
-        });
+        .fold((0u64, 0u64), |(n, ch), (line, &c)| (n + c, ch + char_len(line) as u64 * c));
     stats.fraction_of_duplicate_lines = dup_lines as f64 / line_count;
     stats.fraction_of_characters_in_duplicate_lines = dup_chars as f64 / word_chars.max(1) as f64;
 }

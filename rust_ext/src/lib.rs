@@ -3,15 +3,17 @@
 
 use pyo3::prelude::*;
 
+pub mod attributes;
 pub mod bloom;
-pub mod text;
-pub mod segment;
-pub mod pyunicode;
-pub mod gopher;
 pub mod c4;
+pub mod gopher;
+pub mod jsonl;
 pub mod pii;
-pub mod wordsplit;
+pub mod pyunicode;
 pub mod repetitions;
+pub mod segment;
+pub mod text;
+pub mod wordsplit;
 
 mod bindings;
 

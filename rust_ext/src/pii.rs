@@ -77,11 +77,7 @@ pub fn find_postprocessed(text: &str) -> Vec<PiiSpan> {
     let p = patterns();
     let mut spans = Vec::new();
     let mut push = |kind, cursor: &mut CharCursor, start, end| {
-        spans.push(PiiSpan {
-            kind,
-            start: cursor.to_char(start),
-            end: cursor.to_char(end),
-        })
+        spans.push(PiiSpan { kind, start: cursor.to_char(start), end: cursor.to_char(end) })
     };
     if text.contains('@') {
         let mut cursor = CharCursor::new(text);
@@ -127,11 +123,7 @@ pub fn find_fast(text: &str) -> Option<Vec<PiiSpan>> {
         if !pyunicode::strip(para).is_empty() {
             let base = doc_cursor.to_char(offset);
             let mut push = |kind, cursor: &mut CharCursor, start, end| {
-                spans.push(PiiSpan {
-                    kind,
-                    start: base + cursor.to_char(start),
-                    end: base + cursor.to_char(end),
-                })
+                spans.push(PiiSpan { kind, start: base + cursor.to_char(start), end: base + cursor.to_char(end) })
             };
             if para.contains('@') {
                 let mut cursor = CharCursor::new(para);
@@ -189,10 +181,7 @@ mod tests {
 
     #[test]
     fn ip_addresses() {
-        assert_eq!(
-            find_postprocessed("host 192.168.0.1 up"),
-            vec![span(PiiKind::Ip, 5, 16)]
-        );
+        assert_eq!(find_postprocessed("host 192.168.0.1 up"), vec![span(PiiKind::Ip, 5, 16)]);
         // Leftmost-first like Python's re: "256" cannot start an octet, "56.1.1.1" can.
         assert_eq!(find_postprocessed("256.1.1.1"), vec![span(PiiKind::Ip, 1, 9)]);
         assert!(find_postprocessed("doi 10.1.2.3").is_empty());
@@ -208,10 +197,7 @@ mod tests {
     fn fast_is_per_paragraph() {
         // The phone pattern needs whitespace before the digits within the paragraph.
         assert_eq!(find_fast("555 123 4567\n"), Some(vec![]));
-        assert_eq!(
-            find_postprocessed("x\n555 123 4567\n"),
-            vec![span(PiiKind::Phone, 1, 14)]
-        );
+        assert_eq!(find_postprocessed("x\n555 123 4567\n"), vec![span(PiiKind::Phone, 1, 14)]);
         assert_eq!(find_fast("x\n 555 123 4567\n"), Some(vec![span(PiiKind::Phone, 2, 15)]));
         // The captured domain must contain a dot: "localhost." matches the whole pattern but not the group.
         assert_eq!(find_fast("to root@localhost. \n"), Some(vec![]));

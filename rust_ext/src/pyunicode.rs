@@ -179,12 +179,7 @@ pub struct CharCursor<'a> {
 
 impl<'a> CharCursor<'a> {
     pub fn new(text: &'a str) -> Self {
-        CharCursor {
-            text,
-            ascii: text.is_ascii(),
-            byte: 0,
-            chars: 0,
-        }
+        CharCursor { text, ascii: text.is_ascii(), byte: 0, chars: 0 }
     }
 
     /// Code-point offset of `byte` (a char boundary); cheapest when called with non-decreasing offsets.
@@ -229,11 +224,8 @@ mod tests {
             0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003,
             0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
         ];
-        let ours: Vec<u32> = (0..=0x10FFFFu32)
-            .filter_map(char::from_u32)
-            .filter(|&c| is_space(c))
-            .map(|c| c as u32)
-            .collect();
+        let ours: Vec<u32> =
+            (0..=0x10FFFFu32).filter_map(char::from_u32).filter(|&c| is_space(c)).map(|c| c as u32).collect();
         assert_eq!(ours, py);
     }
 

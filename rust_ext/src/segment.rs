@@ -78,10 +78,7 @@ pub fn for_each_word_bound<'a>(text: &'a str, mut f: impl FnMut(usize, &'a str))
         let cut = match bytes[pos..q].iter().rposition(|&b| b == b' ').map(|i| pos + i) {
             Some(s) if s + 1 < q => s + 1, // space | ASCII non-space
             Some(s) => {
-                let run_start = bytes[pos..=s]
-                    .iter()
-                    .rposition(|&b| b != b' ')
-                    .map_or(pos, |i| pos + i + 1);
+                let run_start = bytes[pos..=s].iter().rposition(|&b| b != b' ').map_or(pos, |i| pos + i + 1);
                 run_start // ASCII non-space | space run that touches the non-ASCII character
             }
             None => pos,
@@ -90,9 +87,8 @@ pub fn for_each_word_bound<'a>(text: &'a str, mut f: impl FnMut(usize, &'a str))
             ascii_bounds(&text[pos..cut], pos, &mut f);
         }
         // The general algorithm runs up to the next "ASCII non-space | space" pair after q.
-        let end = (q + 1..len)
-            .find(|&e| bytes[e] == b' ' && bytes[e - 1] < 0x80 && bytes[e - 1] != b' ')
-            .unwrap_or(len);
+        let end =
+            (q + 1..len).find(|&e| bytes[e] == b' ' && bytes[e - 1] < 0x80 && bytes[e - 1] != b' ').unwrap_or(len);
         general_bounds(&text[cut..end], cut, &mut f);
         pos = end;
     }
@@ -109,9 +105,7 @@ mod tests {
     }
 
     fn reference(text: &str) -> Vec<(usize, String)> {
-        text.split_word_bound_indices()
-            .map(|(i, w)| (i, w.to_string()))
-            .collect()
+        text.split_word_bound_indices().map(|(i, w)| (i, w.to_string())).collect()
     }
 
     #[test]
@@ -130,9 +124,7 @@ mod tests {
 
     #[test]
     fn matches_unicode_segmentation_on_random_strings() {
-        let alphabet: Vec<char> = "aZ09_ .,;:'\"\r\n\t\u{b}-!é\u{301}\u{200d}\u{3000}\u{a0}日👍🇫🇷ß٢"
-            .chars()
-            .collect();
+        let alphabet: Vec<char> = "aZ09_ .,;:'\"\r\n\t\u{b}-!é\u{301}\u{200d}\u{3000}\u{a0}日👍🇫🇷ß٢".chars().collect();
         let mut state = 0x1234_5678_9ABC_DEF0u64;
         for _ in 0..20_000 {
             let mut text = String::new();

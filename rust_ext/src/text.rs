@@ -140,9 +140,7 @@ impl WordMode {
         match name {
             "bounds" => Ok(WordMode::Bounds),
             "words" => Ok(WordMode::Words),
-            other => Err(TextError(format!(
-                "word mode must be 'bounds' or 'words', got {other:?}"
-            ))),
+            other => Err(TextError(format!("word mode must be 'bounds' or 'words', got {other:?}"))),
         }
     }
 
@@ -212,12 +210,7 @@ pub fn paragraphs<'a>(text: &'a str, separator: &'a str) -> impl Iterator<Item =
         let end = if has_sep { content_end + sep_chars } else { content_end };
         byte_pos += content.len() + if has_sep { separator.len() } else { 0 };
         char_pos = end;
-        Some(Paragraph {
-            content,
-            start,
-            content_end,
-            end,
-        })
+        Some(Paragraph { content, start, content_end, end })
     })
 }
 
@@ -240,10 +233,7 @@ impl NgramSpec {
         if n == 0 {
             return Err(TextError("n-gram length must be >= 1".into()));
         }
-        Ok(NgramSpec {
-            n,
-            stride: stride.max(1),
-        })
+        Ok(NgramSpec { n, stride: stride.max(1) })
     }
 }
 
@@ -345,11 +335,7 @@ struct Rows {
 
 /// Maps `f` over texts in parallel (ordered) and concatenates the rows, building per-text offsets.
 fn map_rows<T: AsRef<str> + Sync>(texts: &[T], f: impl Fn(&str) -> Rows + Sync) -> (Vec<i64>, Rows) {
-    let per_text: Vec<Rows> = texts
-        .par_iter()
-        .with_min_len(TEXTS_PER_TASK)
-        .map(|t| f(t.as_ref()))
-        .collect();
+    let per_text: Vec<Rows> = texts.par_iter().with_min_len(TEXTS_PER_TASK).map(|t| f(t.as_ref())).collect();
     let mut offsets = Vec::with_capacity(texts.len() + 1);
     offsets.push(0i64);
     let mut all = Rows::default();
@@ -391,29 +377,17 @@ pub fn split_paragraphs<T: AsRef<str> + Sync>(
         }
         rows
     });
-    Ok(Spans {
-        offsets,
-        start: rows.start,
-        end: rows.end,
-    })
+    Ok(Spans { offsets, start: rows.start, end: rows.end })
 }
 
 /// Seeded xxh3-64 of each normalized text.
 pub fn hash_texts<T: AsRef<str> + Sync>(texts: &[T], norm: Normalization, seed: u64) -> Vec<u64> {
-    texts
-        .par_iter()
-        .with_min_len(TEXTS_PER_TASK)
-        .map(|t| hash_text(&norm.apply(t.as_ref()), seed))
-        .collect()
+    texts.par_iter().with_min_len(TEXTS_PER_TASK).map(|t| hash_text(&norm.apply(t.as_ref()), seed)).collect()
 }
 
 /// Normalized copy of each text.
 pub fn normalize_texts<T: AsRef<str> + Sync>(texts: &[T], norm: Normalization) -> Vec<String> {
-    texts
-        .par_iter()
-        .with_min_len(TEXTS_PER_TASK)
-        .map(|t| norm.apply(t.as_ref()).into_owned())
-        .collect()
+    texts.par_iter().with_min_len(TEXTS_PER_TASK).map(|t| norm.apply(t.as_ref()).into_owned()).collect()
 }
 
 /// Code-point spans of the words of every (unnormalized) text.
@@ -431,20 +405,12 @@ pub fn word_spans<T: AsRef<str> + Sync>(texts: &[T], mode: WordMode) -> Spans {
         });
         rows
     });
-    Spans {
-        offsets,
-        start: rows.start,
-        end: rows.end,
-    }
+    Spans { offsets, start: rows.start, end: rows.end }
 }
 
 /// Number of words in each (unnormalized) text.
 pub fn word_counts<T: AsRef<str> + Sync>(texts: &[T], mode: WordMode) -> Vec<i64> {
-    texts
-        .par_iter()
-        .with_min_len(TEXTS_PER_TASK)
-        .map(|t| mode.count(t.as_ref()) as i64)
-        .collect()
+    texts.par_iter().with_min_len(TEXTS_PER_TASK).map(|t| mode.count(t.as_ref()) as i64).collect()
 }
 
 /// N-gram hashes of each whole normalized text; `offsets` groups the hashes per text.
@@ -505,14 +471,7 @@ pub fn paragraph_hashes<T: AsRef<str> + Sync>(
         }
         rows
     });
-    Ok(ParagraphHashes {
-        spans: Spans {
-            offsets,
-            start: rows.start,
-            end: rows.end,
-        },
-        hashes: rows.hashes,
-    })
+    Ok(ParagraphHashes { spans: Spans { offsets, start: rows.start, end: rows.end }, hashes: rows.hashes })
 }
 
 /// Everything paragraph-level n-gram dedupe needs in one pass: for each paragraph passing `opts.filter`, its
@@ -529,14 +488,8 @@ pub fn paragraph_ngram_hashes<T: AsRef<str> + Sync>(
         for p in paragraphs(text, opts.separator) {
             let normalized = opts.norm.apply(p.content);
             let before = rows.ngram_hashes.len();
-            let num_words = ngram_hashes_into(
-                &normalized,
-                spec,
-                opts.mode,
-                opts.seed,
-                &mut words,
-                &mut rows.ngram_hashes,
-            );
+            let num_words =
+                ngram_hashes_into(&normalized, spec, opts.mode, opts.seed, &mut words, &mut rows.ngram_hashes);
             if !opts.filter.keeps(&normalized, || num_words) {
                 rows.ngram_hashes.truncate(before);
                 continue;
@@ -557,14 +510,7 @@ pub fn paragraph_ngram_hashes<T: AsRef<str> + Sync>(
         ngram_offsets.push(total);
     }
     Ok(ParagraphNgrams {
-        paragraphs: ParagraphHashes {
-            spans: Spans {
-                offsets,
-                start: rows.start,
-                end: rows.end,
-            },
-            hashes: rows.hashes,
-        },
+        paragraphs: ParagraphHashes { spans: Spans { offsets, start: rows.start, end: rows.end }, hashes: rows.hashes },
         num_words: rows.num_words,
         ngram_offsets,
         ngram_hashes: rows.ngram_hashes,
@@ -612,14 +558,7 @@ mod tests {
     fn split_paragraphs_batches_with_offsets() {
         let texts = ["a\nb", "", "c\n"];
         let s = split_paragraphs(&texts, "\n", true).unwrap();
-        assert_eq!(
-            s,
-            Spans {
-                offsets: vec![0, 2, 2, 3],
-                start: vec![0, 2, 0],
-                end: vec![2, 3, 2]
-            }
-        );
+        assert_eq!(s, Spans { offsets: vec![0, 2, 2, 3], start: vec![0, 2, 0], end: vec![2, 3, 2] });
         let s = split_paragraphs(&texts, "\n", false).unwrap();
         assert_eq!(s.end, vec![1, 3, 1]);
         assert!(split_paragraphs(&texts, "", true).is_err());
@@ -627,36 +566,16 @@ mod tests {
 
     #[test]
     fn normalization_options() {
-        let all = Normalization {
-            lowercase: true,
-            collapse_whitespace: true,
-            strip_punctuation: true,
-            strip_digits: true,
-        };
+        let all =
+            Normalization { lowercase: true, collapse_whitespace: true, strip_punctuation: true, strip_digits: true };
         assert_eq!(all.apply("  Hello,\t World!! 42 times\n"), "hello world times");
-        let lower = Normalization {
-            lowercase: true,
-            ..Default::default()
-        };
-        assert_eq!(
-            lower.apply("ÀÉÎ ΣΑΣ"),
-            "àéî σας",
-            "Unicode lowercasing with final sigma like Python"
-        );
-        let punct = Normalization {
-            strip_punctuation: true,
-            ..Default::default()
-        };
+        let lower = Normalization { lowercase: true, ..Default::default() };
+        assert_eq!(lower.apply("ÀÉÎ ΣΑΣ"), "àéî σας", "Unicode lowercasing with final sigma like Python");
+        let punct = Normalization { strip_punctuation: true, ..Default::default() };
         assert_eq!(punct.apply("«¿Qué?» a-b $5+3 😀"), "Qué ab 53 😀");
-        let digits = Normalization {
-            strip_digits: true,
-            ..Default::default()
-        };
+        let digits = Normalization { strip_digits: true, ..Default::default() };
         assert_eq!(digits.apply("a1٢३b"), "ab");
-        let ws = Normalization {
-            collapse_whitespace: true,
-            ..Default::default()
-        };
+        let ws = Normalization { collapse_whitespace: true, ..Default::default() };
         assert_eq!(ws.apply("\u{3000}a \u{a0}\n b  "), "a b");
         assert!(matches!(Normalization::default().apply("X y"), Cow::Borrowed("X y")));
     }
@@ -670,10 +589,7 @@ mod tests {
             out
         };
         let bounds = collect(WordMode::Bounds);
-        assert_eq!(
-            bounds,
-            ["Hello", ",", "world", "!", "RSS", "2.0", "feed", "—", "日", "本"]
-        );
+        assert_eq!(bounds, ["Hello", ",", "world", "!", "RSS", "2.0", "feed", "—", "日", "本"]);
         let words = collect(WordMode::Words);
         assert_eq!(words, ["Hello", "world", "RSS", "2.0", "feed", "日", "本"]);
         assert!(WordMode::parse("bounds").is_ok() && WordMode::parse("x").is_err());
@@ -716,19 +632,12 @@ mod tests {
         let text = "w0 w1 w2 w3 w4 w5 w6 w7 w8";
         let words: Vec<u64> = text.split(' ').map(|w| hash_text(w, 3)).collect();
         let direct = |s: usize, n: usize| {
-            finish_ngram(
-                words[s..s + n]
-                    .iter()
-                    .fold(0u64, |acc, &h| acc.wrapping_mul(NGRAM_BASE).wrapping_add(h)),
-            )
+            finish_ngram(words[s..s + n].iter().fold(0u64, |acc, &h| acc.wrapping_mul(NGRAM_BASE).wrapping_add(h)))
         };
         for (n, stride) in [(1, 1), (3, 2), (4, 1), (9, 1), (2, 5)] {
             let (mut out, mut buf) = (Vec::new(), Vec::new());
             let spec = NgramSpec::new(n, stride).unwrap();
-            assert_eq!(
-                ngram_hashes_into(text, spec, WordMode::Bounds, 3, &mut buf, &mut out),
-                9
-            );
+            assert_eq!(ngram_hashes_into(text, spec, WordMode::Bounds, 3, &mut buf, &mut out), 9);
             let expected: Vec<u64> = (0..=9 - n).step_by(stride).map(|s| direct(s, n)).collect();
             assert_eq!(out, expected, "n={n} stride={stride}");
         }
@@ -737,13 +646,7 @@ mod tests {
     #[test]
     fn ngram_hashes_depend_on_words_and_order_only() {
         let spec = NgramSpec::new(2, 1).unwrap();
-        let (_, h) = ngram_hashes(
-            &["a b a b", "a  b\tc", "b a"],
-            spec,
-            WordMode::Bounds,
-            Normalization::default(),
-            7,
-        );
+        let (_, h) = ngram_hashes(&["a b a b", "a  b\tc", "b a"], spec, WordMode::Bounds, Normalization::default(), 7);
         assert_eq!(h.len(), 3 + 2 + 1);
         assert_eq!(h[0], h[2], "repeated bigram");
         assert_eq!(h[0], h[3], "whitespace does not matter");
@@ -758,11 +661,7 @@ mod tests {
 
     #[test]
     fn hash_texts_normalizes_first() {
-        let norm = Normalization {
-            lowercase: true,
-            collapse_whitespace: true,
-            ..Default::default()
-        };
+        let norm = Normalization { lowercase: true, collapse_whitespace: true, ..Default::default() };
         let h = hash_texts(&["Hello  World", "hello world", "hello world!"], norm, 1);
         assert_eq!(h[0], h[1]);
         assert_ne!(h[1], h[2]);
@@ -789,32 +688,11 @@ mod tests {
         assert_eq!(r.hashes[0], r.hashes[3]);
         assert_eq!(r.hashes[0], r.hashes[5]);
         assert_eq!(r.hashes[0], hash_text("same", 0), "separator is not hashed");
-        let r = paragraph_hashes(
-            &texts,
-            &opts(ParagraphFilter {
-                skip_empty: true,
-                ..Default::default()
-            }),
-        )
-        .unwrap();
+        let r = paragraph_hashes(&texts, &opts(ParagraphFilter { skip_empty: true, ..Default::default() })).unwrap();
         assert_eq!((r.spans.start, r.spans.end), (vec![0, 9, 14, 0], vec![5, 14, 30, 4]));
-        let r = paragraph_hashes(
-            &texts,
-            &opts(ParagraphFilter {
-                min_words: 2,
-                ..Default::default()
-            }),
-        )
-        .unwrap();
+        let r = paragraph_hashes(&texts, &opts(ParagraphFilter { min_words: 2, ..Default::default() })).unwrap();
         assert_eq!((r.spans.offsets, r.spans.start), (vec![0, 1, 1], vec![14]));
-        let r = paragraph_hashes(
-            &texts,
-            &opts(ParagraphFilter {
-                min_length: 5,
-                ..Default::default()
-            }),
-        )
-        .unwrap();
+        let r = paragraph_hashes(&texts, &opts(ParagraphFilter { min_length: 5, ..Default::default() })).unwrap();
         assert_eq!(r.spans.start, vec![14]);
     }
 
@@ -827,24 +705,13 @@ mod tests {
         assert_eq!(r.paragraphs.spans.end, vec![19, 25, 5]);
         assert_eq!(r.num_words, vec![4, 1, 3]);
         assert_eq!(r.ngram_offsets, vec![0, 2, 2, 3]);
-        let (_, direct) = ngram_hashes(
-            &["one two three four", "x y z"],
-            spec,
-            WordMode::Bounds,
-            Normalization::default(),
-            0,
-        );
+        let (_, direct) =
+            ngram_hashes(&["one two three four", "x y z"], spec, WordMode::Bounds, Normalization::default(), 0);
         assert_eq!(r.ngram_hashes, direct);
         assert_eq!(r.paragraphs.hashes[1], hash_text("short", 0));
-        let filtered = paragraph_ngram_hashes(
-            &texts,
-            spec,
-            &opts(ParagraphFilter {
-                min_words: 2,
-                ..Default::default()
-            }),
-        )
-        .unwrap();
+        let filtered =
+            paragraph_ngram_hashes(&texts, spec, &opts(ParagraphFilter { min_words: 2, ..Default::default() }))
+                .unwrap();
         assert_eq!(filtered.ngram_offsets, vec![0, 2, 3]);
         assert_eq!(filtered.ngram_hashes, direct);
         assert_eq!(filtered.paragraphs.spans.start, vec![0, 0]);

@@ -41,25 +41,19 @@ impl PyBloomFilter {
     #[new]
     #[pyo3(signature = (num_bits, num_hashes, seed = 0))]
     fn new(num_bits: u64, num_hashes: u32, seed: u64) -> PyResult<Self> {
-        Ok(PyBloomFilter {
-            inner: BloomFilter::new(num_bits, num_hashes, seed).map_err(to_py_err)?,
-        })
+        Ok(PyBloomFilter { inner: BloomFilter::new(num_bits, num_hashes, seed).map_err(to_py_err)? })
     }
 
     #[staticmethod]
     #[pyo3(signature = (expected_items, fpr, seed = 0))]
     fn from_expected(expected_items: u64, fpr: f64, seed: u64) -> PyResult<Self> {
-        Ok(PyBloomFilter {
-            inner: BloomFilter::from_expected(expected_items, fpr, seed).map_err(to_py_err)?,
-        })
+        Ok(PyBloomFilter { inner: BloomFilter::from_expected(expected_items, fpr, seed).map_err(to_py_err)? })
     }
 
     #[staticmethod]
     #[pyo3(signature = (size_in_bytes, expected_items = None, seed = 0))]
     fn from_size(size_in_bytes: u64, expected_items: Option<u64>, seed: u64) -> PyResult<Self> {
-        Ok(PyBloomFilter {
-            inner: BloomFilter::from_size(size_in_bytes, expected_items, seed).map_err(to_py_err)?,
-        })
+        Ok(PyBloomFilter { inner: BloomFilter::from_size(size_in_bytes, expected_items, seed).map_err(to_py_err)? })
     }
 
     /// (num_bits, num_hashes) that `from_expected` would use.
@@ -71,9 +65,7 @@ impl PyBloomFilter {
     #[staticmethod]
     #[pyo3(signature = (path, read_only = false, mmap = false))]
     fn load(py: Python<'_>, path: PathBuf, read_only: bool, mmap: bool) -> PyResult<Self> {
-        let inner = py
-            .allow_threads(|| BloomFilter::load(&path, read_only, mmap))
-            .map_err(to_py_err)?;
+        let inner = py.allow_threads(|| BloomFilter::load(&path, read_only, mmap)).map_err(to_py_err)?;
         Ok(PyBloomFilter { inner })
     }
 

@@ -2,14 +2,18 @@
 
 use pyo3::prelude::*;
 
+mod attributes;
 mod bloom;
-mod text;
-mod taggers;
+mod jsonl;
 mod repetitions;
+mod taggers;
+mod text;
 
 pub fn register_all(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    attributes::register(m)?;
     bloom::register(m)?;
+    jsonl::register(m)?;
     text::register(m)?;
     taggers::register(m)?;
     repetitions::register(m)?;

@@ -105,9 +105,7 @@ impl PyC4Rules {
     /// Entries containing a space are phrases (substring match); the others are whole words.
     #[new]
     fn new(naughty_entries: Vec<String>) -> Self {
-        PyC4Rules {
-            rules: c4::C4Rules::new(&naughty_entries),
-        }
+        PyC4Rules { rules: c4::C4Rules::new(&naughty_entries) }
     }
 
     /// Per text: `(flags, line_count, [start, end, rules, ...])` with the flag and rule bits of the module
@@ -119,11 +117,7 @@ impl PyC4Rules {
                 .iter()
                 .map(|text| {
                     let r = self.rules.tag(text);
-                    let lines = r
-                        .lines
-                        .iter()
-                        .flat_map(|l| [l.start, l.end, usize::from(l.rules)])
-                        .collect();
+                    let lines = r.lines.iter().flat_map(|l| [l.start, l.end, usize::from(l.rules)]).collect();
                     (r.flags, r.line_count, lines)
                 })
                 .collect()
@@ -140,10 +134,7 @@ fn flat_pii(spans: &[pii::PiiSpan]) -> Vec<usize> {
 fn pii_regex_batch(py: Python<'_>, texts: Vec<Bound<'_, PyString>>) -> PyResult<Vec<(usize, Vec<usize>)>> {
     let texts = utf8_texts(&texts)?;
     Ok(py.allow_threads(|| {
-        texts
-            .iter()
-            .map(|t| (crate::pyunicode::word_count(t), flat_pii(&pii::find_postprocessed(t))))
-            .collect()
+        texts.iter().map(|t| (crate::pyunicode::word_count(t), flat_pii(&pii::find_postprocessed(t)))).collect()
     }))
 }
 

@@ -5,10 +5,27 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 
+use super::jsonl::PyParsedTexts;
 use crate::text::{self, NgramSpec, Normalization, ParagraphFilter, ParagraphOptions, TextError, WordMode};
 
 type I64Array<'py> = Bound<'py, PyArray1<i64>>;
 type U64Array<'py> = Bound<'py, PyArray1<u64>>;
+
+/// The texts a paragraph kernel takes: Python strings, or documents parsed by `parse_documents`.
+#[derive(FromPyObject)]
+enum Texts<'py> {
+    Parsed(Bound<'py, PyParsedTexts>),
+    Strings(Vec<PyBackedStr>),
+}
+
+impl Texts<'_> {
+    fn as_strs(&self) -> Vec<&str> {
+        match self {
+            Texts::Parsed(parsed) => parsed.get().texts.iter().map(String::as_str).collect(),
+            Texts::Strings(strings) => strings.iter().map(|s| &**s).collect(),
+        }
+    }
+}
 
 fn to_py_err(err: TextError) -> PyErr {
     PyValueError::new_err(err.0)
@@ -33,12 +50,7 @@ impl PyNormalization {
     #[new]
     #[pyo3(signature = (*, lowercase = false, collapse_whitespace = false, strip_punctuation = false, strip_digits = false))]
     fn new(lowercase: bool, collapse_whitespace: bool, strip_punctuation: bool, strip_digits: bool) -> Self {
-        PyNormalization {
-            lowercase,
-            collapse_whitespace,
-            strip_punctuation,
-            strip_digits,
-        }
+        PyNormalization { lowercase, collapse_whitespace, strip_punctuation, strip_digits }
     }
 
     fn __repr__(&self) -> String {
@@ -67,11 +79,7 @@ fn word_mode(name: &str) -> PyResult<WordMode> {
 }
 
 fn spans_to_py(py: Python<'_>, s: text::Spans) -> (I64Array<'_>, I64Array<'_>, I64Array<'_>) {
-    (
-        s.offsets.into_pyarray(py),
-        s.start.into_pyarray(py),
-        s.end.into_pyarray(py),
-    )
+    (s.offsets.into_pyarray(py), s.start.into_pyarray(py), s.end.into_pyarray(py))
 }
 
 #[pyfunction]
@@ -118,9 +126,7 @@ fn split_paragraphs<'py>(
     separator: &str,
     include_separator: bool,
 ) -> PyResult<(I64Array<'py>, I64Array<'py>, I64Array<'py>)> {
-    let spans = py
-        .allow_threads(|| text::split_paragraphs(&texts, separator, include_separator))
-        .map_err(to_py_err)?;
+    let spans = py.allow_threads(|| text::split_paragraphs(&texts, separator, include_separator)).map_err(to_py_err)?;
     Ok(spans_to_py(py, spans))
 }
 
@@ -140,11 +146,7 @@ fn paragraph_options<'s>(
         include_separator,
         norm: norm(normalization),
         seed,
-        filter: ParagraphFilter {
-            min_length,
-            min_words,
-            skip_empty,
-        },
+        filter: ParagraphFilter { min_length, min_words, skip_empty },
         mode: self::word_mode(word_mode)?,
     })
 }
@@ -157,7 +159,7 @@ fn paragraph_options<'s>(
 #[allow(clippy::too_many_arguments)]
 fn paragraph_hashes<'py>(
     py: Python<'py>,
-    texts: Vec<PyBackedStr>,
+    texts: Texts<'py>,
     separator: &str,
     normalization: Option<PyNormalization>,
     seed: u64,
@@ -177,9 +179,8 @@ fn paragraph_hashes<'py>(
         skip_empty,
         word_mode,
     )?;
-    let r = py
-        .allow_threads(|| text::paragraph_hashes(&texts, &opts))
-        .map_err(to_py_err)?;
+    let texts = texts.as_strs();
+    let r = py.allow_threads(|| text::paragraph_hashes(&texts, &opts)).map_err(to_py_err)?;
     let (offsets, start, end) = spans_to_py(py, r.spans);
     Ok((offsets, start, end, r.hashes.into_pyarray(py)))
 }
@@ -201,15 +202,8 @@ fn ngram_hashes<'py>(
     Ok((offsets.into_pyarray(py), hashes.into_pyarray(py)))
 }
 
-type ParagraphNgramArrays<'py> = (
-    I64Array<'py>,
-    I64Array<'py>,
-    I64Array<'py>,
-    U64Array<'py>,
-    I64Array<'py>,
-    I64Array<'py>,
-    U64Array<'py>,
-);
+type ParagraphNgramArrays<'py> =
+    (I64Array<'py>, I64Array<'py>, I64Array<'py>, U64Array<'py>, I64Array<'py>, I64Array<'py>, U64Array<'py>);
 
 #[pyfunction]
 #[pyo3(signature = (
@@ -219,7 +213,7 @@ type ParagraphNgramArrays<'py> = (
 #[allow(clippy::too_many_arguments)]
 fn paragraph_ngram_hashes<'py>(
     py: Python<'py>,
-    texts: Vec<PyBackedStr>,
+    texts: Texts<'py>,
     n: usize,
     stride: usize,
     separator: &str,
@@ -242,9 +236,8 @@ fn paragraph_ngram_hashes<'py>(
         skip_empty,
         word_mode,
     )?;
-    let r = py
-        .allow_threads(|| text::paragraph_ngram_hashes(&texts, spec, &opts))
-        .map_err(to_py_err)?;
+    let texts = texts.as_strs();
+    let r = py.allow_threads(|| text::paragraph_ngram_hashes(&texts, spec, &opts)).map_err(to_py_err)?;
     let (offsets, start, end) = spans_to_py(py, r.paragraphs.spans);
     Ok((
         offsets,
