@@ -33,6 +33,10 @@ Normalization = _rust.Normalization
 strip_digits=)` (all False by default). Punctuation means Unicode P* plus Python's `string.punctuation`;
 digits are Unicode Nd; whitespace runs become one space and ends are trimmed; lowercasing matches `str.lower`."""
 
+ParsedTexts = _rust.ParsedTexts
+"""Texts of documents parsed in Rust (`_rust.parse_documents`); the paragraph kernels take them in place of a
+`list[str]`, so the texts never become Python strings."""
+
 WordMode = Literal["bounds", "words"]
 
 
@@ -102,7 +106,7 @@ def split_paragraphs(texts: Sequence[str], *, separator: str = "\n", include_sep
 
 
 def paragraph_hashes(
-    texts: Sequence[str],
+    texts: Sequence[str] | ParsedTexts,
     *,
     separator: str = "\n",
     normalization: Normalization | None = None,
@@ -146,7 +150,7 @@ def ngram_hashes(
 
 
 def paragraph_ngram_hashes(
-    texts: Sequence[str],
+    texts: Sequence[str] | ParsedTexts,
     n: int,
     *,
     stride: int = 1,

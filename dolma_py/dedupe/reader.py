@@ -19,9 +19,7 @@ from numpy.typing import NDArray
 from dolma_py import _rust
 from dolma_py.io.documents import BadLine, iter_lines, iter_records, parse_record, to_document
 from dolma_py.io.paths import is_parquet
-
-ParsedTexts = _rust.ParsedTexts
-"""Texts of documents parsed in Rust; the paragraph kernels of `dolma_py.text` take them like a `list[str]`."""
+from dolma_py.text import ParsedTexts
 
 
 class DocLine(NamedTuple):
