@@ -49,7 +49,8 @@ INCLUDE_CASES = [
     ("(.attributes.k | length) > 0", "abe"),
     (".attributes.s | length", "a-e"),
     (
-        "(.attributes.d | length == 0) or ((.attributes.d | map(.[2] * (.[1] - .[0])) | add) / (.text | length) <= 0.3)",
+        "(.attributes.d | length == 0)"
+        " or ((.attributes.d | map(.[2] * (.[1] - .[0])) | add) / (.text | length) <= 0.3)",
         "ab-",
     ),
     ('.attributes.s == "abc"', "a--"),

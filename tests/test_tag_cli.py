@@ -1,4 +1,5 @@
-"""End-to-end `dolma tag`: layout, determinism across process counts and executors, resume after SIGKILL, bad input, S3."""
+"""End-to-end `dolma tag`: layout, determinism across process counts and executors, resume after SIGKILL, bad input,
+S3."""
 
 from __future__ import annotations
 
@@ -126,7 +127,8 @@ def slow_tag_args(tmp_path: Path, pattern: str) -> list[str]:
     """`dolma tag` arguments using the slow user tagger, written as a module file under `tmp_path`."""
     module = tmp_path / "my_taggers.py"
     module.write_text(SLOW_TAGGER)
-    return ["tag", "--documents", pattern, "--taggers", "slow_length", "--tagger_modules", str(module), "--experiment", "e"]
+    return ["tag", "--documents", pattern, "--taggers", "slow_length", "--tagger_modules", str(module),
+            "--experiment", "e"]
 
 
 def test_user_module_tagger_and_rerun_skips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

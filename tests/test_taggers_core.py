@@ -99,7 +99,8 @@ def ref_gopher(text: str, ignore_empty_lines: bool = False) -> dict[str, float]:
                 continue
             if n <= 4:
                 gram, count = grams.most_common(1)[0]
-                out[f"fraction_of_characters_in_most_common_{n}grams"] = count * sum(map(len, gram)) / max(word_chars, 1)
+                fraction = count * sum(map(len, gram)) / max(word_chars, 1)
+                out[f"fraction_of_characters_in_most_common_{n}grams"] = fraction
             else:
                 total = sum(c * sum(map(len, g)) for g, c in grams.items())
                 dup = sum(c * sum(map(len, g)) for g, c in grams.items() if c > 1)
@@ -283,7 +284,9 @@ def test_c4_v1_hand_computed() -> None:
         "has_curly_brace": [(0, 65, 1.0)],
         "line_count": [(0, 65, 5.0)],
     }
-    assert list(out) == ["lines_with_no_ending_punctuation", "lines_with_too_few_words", "has_curly_brace", "line_count"]
+    assert list(out) == [
+        "lines_with_no_ending_punctuation", "lines_with_too_few_words", "has_curly_brace", "line_count"
+    ]
 
 
 def test_c4_v2_hand_computed() -> None:
@@ -406,7 +409,8 @@ def test_python_whitespace_and_letters_over_all_code_points() -> None:
     code_points = [c for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000]
     # Word splitting: "x" + every character; Python's str.split() decides which ones separate words.
     joined = "".join("x" + chr(c) for c in code_points)
-    (word_count,) = [v for k, v in zip(_rust.GOPHER_KEYS, _rust.gopher_stats_batch([joined]), strict=False) if k == "word_count"]
+    stats = dict(zip(_rust.GOPHER_KEYS, _rust.gopher_stats_batch([joined]), strict=False))
+    word_count = stats["word_count"]
     assert word_count == len(joined.split())
     # Letters: one word per non-space character, in blocks small enough that the rounded fraction is exact.
     singles = [chr(c) for c in code_points if not chr(c).isspace()]

@@ -53,7 +53,8 @@ def test_split_paragraphs_matches_python_offsets(sep: str) -> None:
     for i, doc in enumerate(docs):
         rows = slice(with_sep.offsets[i], with_sep.offsets[i + 1])
         expected = python_paragraphs(doc, sep)
-        assert list(zip(with_sep.start[rows], without.end[rows], with_sep.end[rows], strict=False)) == expected, repr(doc)
+        spans = list(zip(with_sep.start[rows], without.end[rows], with_sep.end[rows], strict=False))
+        assert spans == expected, repr(doc)
         if expected:  # spans tile the document exactly and never end past it
             assert with_sep.start[rows][0] == 0 and with_sep.end[rows][-1] == len(doc)
             assert (with_sep.start[rows][1:] == with_sep.end[rows][:-1]).all()
@@ -120,10 +121,13 @@ def test_word_spans_are_python_indices() -> None:
     first = [docs[0][s:e] for s, e in zip(spans.start[: spans.offsets[1]], spans.end[: spans.offsets[1]], strict=False)]
     assert first == ["Hello", ",", "world", "!", "RSS", "2.0", "feed", "—", "日", "本", "👋🏽", "can't"]
     for i, doc in enumerate(docs):
-        for s, e in zip(spans.start[spans.offsets[i] : spans.offsets[i + 1]], spans.end[spans.offsets[i] : spans.offsets[i + 1]], strict=False):
+        rows = slice(spans.offsets[i], spans.offsets[i + 1])
+        for s, e in zip(spans.start[rows], spans.end[rows], strict=False):
             assert 0 <= s < e <= len(doc) and not doc[s:e].isspace()
     words = text.word_spans(docs[:1], word_mode="words")
-    assert [docs[0][s:e] for s, e in zip(words.start, words.end, strict=False)] == ["Hello", "world", "RSS", "2.0", "feed", "日", "本", "can't"]
+    assert [docs[0][s:e] for s, e in zip(words.start, words.end, strict=False)] == [
+        "Hello", "world", "RSS", "2.0", "feed", "日", "本", "can't"
+    ]
     with pytest.raises(ValueError, match="word mode"):
         text.word_counts(docs, word_mode="spaces")  # type: ignore[arg-type]
 
@@ -158,7 +162,8 @@ def test_paragraph_hashes_and_filters() -> None:
     assert text.paragraph_hashes(docs, skip_empty=True).start.tolist() == [0, 15, 25, 0]
     assert text.paragraph_hashes(docs, min_words=3).start.tolist() == [25]  # "other words here !" has 4
     assert text.paragraph_hashes(docs, min_length=10).start.tolist() == [25]
-    stripped = text.paragraph_hashes(["...\nok"], skip_empty=True, normalization=text.Normalization(strip_punctuation=True))
+    no_punctuation = text.Normalization(strip_punctuation=True)
+    stripped = text.paragraph_hashes(["...\nok"], skip_empty=True, normalization=no_punctuation)
     assert stripped.start.tolist() == [4]  # filters see the normalized content
 
 

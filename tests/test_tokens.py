@@ -321,14 +321,18 @@ def test_parquet_documents_tokenize_like_jsonl(corpus: dict[str, Any], tokenizer
     assert sum(len(index) for _, index in _shards(tmp_path / "pq")) == sum(1 for d in docs if d["text"].strip())
 
 
-def test_ray_executor_matches_local(corpus: dict[str, Any], tokenizer_path: str, tmp_path: Path, ray_cluster: str) -> None:
+def test_ray_executor_matches_local(
+    corpus: dict[str, Any], tokenizer_path: str, tmp_path: Path, ray_cluster: str
+) -> None:
     run_tokens(_config(corpus, tokenizer_path, tmp_path / "local", processes=2), progress=False)
     run_tokens(_config(corpus, tokenizer_path, tmp_path / "ray", ray_address=ray_cluster), progress=False)
     local, ray = _read_bytes(tmp_path / "local"), _read_bytes(tmp_path / "ray")
     assert local == ray and len(local) > 3
 
 
-def test_s3_documents_and_destination(corpus: dict[str, Any], tokenizer_path: str, tmp_path: Path, s3_bucket: str) -> None:
+def test_s3_documents_and_destination(
+    corpus: dict[str, Any], tokenizer_path: str, tmp_path: Path, s3_bucket: str
+) -> None:
     from dolma_py.io.documents import write_jsonl
     from dolma_py.io.storage import s3_client
 
@@ -348,6 +352,7 @@ def test_s3_documents_and_destination(corpus: dict[str, Any], tokenizer_path: st
         else:  # the index names each document's source file: same rows, S3 paths instead of local ones
             rows = gzip.decompress(remote_bytes).decode().splitlines()
             assert [r.replace(f"s3://{s3_bucket}/documents/", "") for r in rows] == [
-                r.replace(os.path.dirname(next(iter(corpus))) + "/", "") for r in gzip.decompress(data).decode().splitlines()
+                r.replace(os.path.dirname(next(iter(corpus))) + "/", "")
+                for r in gzip.decompress(data).decode().splitlines()
             ]
     assert any(name.endswith(".npy") for name in local)
