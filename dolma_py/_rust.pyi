@@ -85,7 +85,7 @@ def split_paragraphs(
     texts: list[str] | tuple[str, ...], *, separator: str = "\n", include_separator: bool = True
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]: ...
 def paragraph_hashes(
-    texts: list[str] | tuple[str, ...],
+    texts: list[str] | tuple[str, ...] | ParsedTexts,
     *,
     separator: str = "\n",
     normalization: Normalization | None = None,
@@ -106,7 +106,7 @@ def ngram_hashes(
     word_mode: str = "bounds",
 ) -> tuple[NDArray[np.int64], NDArray[np.uint64]]: ...
 def paragraph_ngram_hashes(
-    texts: list[str] | tuple[str, ...],
+    texts: list[str] | tuple[str, ...] | ParsedTexts,
     n: int,
     *,
     stride: int = 1,
@@ -127,6 +127,31 @@ def paragraph_ngram_hashes(
     NDArray[np.int64],  # ngram_offsets (n-grams per paragraph)
     NDArray[np.uint64],  # ngram hashes
 ]: ...
+
+# ---------------------------------------------------------------------------------------------------------------
+# Documents and attribute lines for dedupe (rust_ext/src/jsonl.rs, attributes.rs, bindings/jsonl.rs,
+# bindings/attributes.rs); callers: dolma_py.dedupe.reader, dolma_py.dedupe.output
+# ---------------------------------------------------------------------------------------------------------------
+
+class ParsedTexts:
+    """Texts of documents parsed by `parse_documents`, kept in Rust; the paragraph kernels take them as texts."""
+
+    def __len__(self) -> int: ...
+    def nonempty(self) -> NDArray[np.bool_]: ...
+
+def parse_documents(lines: list[bytes]) -> tuple[list[str], ParsedTexts]:
+    """(ids, texts) of the JSON document lines up to the first one left to the Python reader."""
+
+def attribute_lines(
+    name: str,
+    ids: list[str | None],
+    with_key: NDArray[np.bool_],
+    first: NDArray[np.int64],
+    starts: NDArray[np.int64],
+    ends: NDArray[np.int64],
+    scores: NDArray[np.float64],
+) -> bytes:
+    """dolma attribute lines, one per id, each ending in a newline."""
 
 # ---------------------------------------------------------------------------------------------------------------
 # Core taggers (rust_ext/src/gopher.rs, c4.rs, pii.rs, wordsplit.rs, pyunicode.rs, bindings/taggers.rs);

@@ -519,9 +519,11 @@ impl BloomFilter {
         } else {
             let mut words = anonymous_words(header.num_words)?;
             file.read_exact(&mut words).map_err(io_err)?;
-            for word in words.chunks_exact_mut(8) {
-                let value = u64::from_le_bytes(word.try_into().expect("8-byte chunk"));
-                word.copy_from_slice(&value.to_ne_bytes());
+            if cfg!(target_endian = "big") {
+                for word in words.chunks_exact_mut(8) {
+                    let value = u64::from_le_bytes(word.try_into().expect("8-byte chunk"));
+                    word.copy_from_slice(&value.to_ne_bytes());
+                }
             }
             Self::from_anonymous(words, header.num_bits, header.num_hashes, header.seed, read_only)
         };
