@@ -13,8 +13,8 @@ Words (`word_mode`): "bounds" (default) is dolma's tokenizer, the UAX #29 word-b
 not all whitespace (words and single punctuation marks); "words" keeps only segments containing a letter or
 digit.
 
-N-grams: the n-grams starting at words 0, stride, 2*stride, ... (stride 0 means 1); a text with fewer than n
-words has none. Each word is hashed with xxh3-64(seed), and an n-gram's key is a rolling polynomial over its
+N-grams: the n-grams dolma 1.2.1 counts, starting at words 0, 1, 1 + stride, 1 + 2*stride, ... (stride 0 or 1:
+every n-gram); a text with fewer than n words has none. Each word is hashed with xxh3-64(seed), and an n-gram's key is a rolling polynomial over its
 word hashes with a final mix, so it depends on the words and their order, not on the whitespace between them.
 """
 

@@ -76,14 +76,15 @@ class DedupeSettings:
 class BloomFilterConfig:
     """dolma's `bloom_filter` block: where the filter lives and how large a new one is."""
 
-    file: str = option(help="filter file: loaded if it exists, saved at the end unless read_only")
+    file: str = option(help="filter file (local or s3://): loaded if it exists, saved at the end unless read_only")
     read_only: bool = option(False, help="only look keys up (decontamination); never insert or save")
-    size_in_bytes: int | None = option(None, help="size of a new filter; else derived from the two fields below")
-    estimated_doc_count: int | None = option(
-        None, help="keys expected in a new filter (sizes it, or picks k for size_in_bytes)"
+    size_in_bytes: int = option(0, help="size of a new filter; 0 sizes it from the two fields below, as dolma does")
+    estimated_doc_count: int = option(0, help="keys expected in a new filter (sizes it, or picks k for size_in_bytes)")
+    desired_false_positive_rate: float = option(
+        0.0, help="false-positive rate a new filter is sized for, in (0, 1); the run warns past 1.5x this rate"
     )
-    desired_false_positive_rate: float | None = option(
-        None, help="false-positive rate a new filter is sized for, in (0, 1)"
+    fail_on_saturation: bool = option(
+        False, help="fail the run, instead of warning, once the expected false-positive rate passes 1.5x the desired"
     )
     seed: int = option(0, help="hash seed of a new filter (an existing filter keeps its own)")
     partitions: int = option(1, help="split the filter by key range into this many parts (one Ray actor each)")
@@ -91,16 +92,14 @@ class BloomFilterConfig:
     def validate(self) -> None:
         if not self.file:
             raise ValueError("'bloom_filter.file' must name a file")
-        if "://" in self.file:
-            raise ValueError(f"'bloom_filter.file' must be a local path (copy remote filters first), got {self.file!r}")
-        if self.size_in_bytes is not None and self.size_in_bytes <= 0:
-            raise ValueError(f"'bloom_filter.size_in_bytes' must be > 0, got {self.size_in_bytes}")
-        if self.estimated_doc_count is not None and self.estimated_doc_count <= 0:
-            raise ValueError(f"'bloom_filter.estimated_doc_count' must be > 0, got {self.estimated_doc_count}")
+        if self.size_in_bytes < 0:
+            raise ValueError(f"'bloom_filter.size_in_bytes' must be >= 0, got {self.size_in_bytes}")
+        if self.estimated_doc_count < 0:
+            raise ValueError(f"'bloom_filter.estimated_doc_count' must be >= 0, got {self.estimated_doc_count}")
         fpr = self.desired_false_positive_rate
-        if fpr is not None and not (0.0 < fpr < 1.0 and math.isfinite(fpr)):
-            raise ValueError(f"'bloom_filter.desired_false_positive_rate' must be in (0, 1), got {fpr}")
-        if not self.read_only and self.size_in_bytes is None and (self.estimated_doc_count is None or fpr is None):
+        if not (0.0 <= fpr < 1.0 and math.isfinite(fpr)):
+            raise ValueError(f"'bloom_filter.desired_false_positive_rate' must be in [0, 1), got {fpr}")
+        if not self.read_only and self.size_in_bytes == 0 and (self.estimated_doc_count == 0 or fpr == 0):
             raise ValueError(
                 "size a new bloom filter with 'bloom_filter.size_in_bytes', or with both "
                 "'bloom_filter.estimated_doc_count' and 'bloom_filter.desired_false_positive_rate'"

@@ -71,21 +71,24 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
     spec = session.spec
     attribute = session.config.dedupe.attribute_name
     filt = session.load_local_filter()
+    session.start_watch(filt.num_bits, filt.num_hashes, filt.estimated_items())
     bar = Progress("dedupe", len(session.todo)) if progress and session.todo else None
-    for unit, hashed in ordered_hashes(spec, session.todo, processes):
-        if isinstance(hashed, UnitResult):
-            summary.add(hashed)
-            break
-        seen = filt.check_and_insert(hashed.keys)
-        result = write_attributes(unit.outputs[0], hashed, attribute, seen, spec.overlap_threshold)
-        session.record(unit)
-        summary.add(result)
+    try:
+        for unit, hashed in ordered_hashes(spec, session.todo, processes):
+            if isinstance(hashed, UnitResult):
+                summary.add(hashed)
+                break
+            seen = filt.check_and_insert(hashed.keys)
+            result = write_attributes(unit.outputs[0], hashed, attribute, seen, spec.overlap_threshold)
+            summary.add(result)
+            if bar:
+                bar.update(result)
+            session.record(unit, result)
+            if session.due():
+                session.checkpoint(filt.save)
+    finally:
         if bar:
-            bar.update(result)
-        if session.due():
-            session.checkpoint(filt.save)
-    if bar:
-        bar.close()
-    session.checkpoint(filt.save)
+            bar.close()
+        session.checkpoint(filt.save)
     if summary.units_failed == 0:
         session.finish(filt.save, filt.describe())

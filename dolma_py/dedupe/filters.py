@@ -19,6 +19,7 @@ import orjson
 
 from dolma_py.config.dedupe import BloomFilterConfig
 from dolma_py.dedupe.bloom import BloomFilter
+from dolma_py.dedupe.sizing import partition_bytes
 from dolma_py.errors import ConfigError
 from dolma_py.io.atomic import temporary_name, write_bytes
 
@@ -76,14 +77,11 @@ def _siblings(path: str) -> list[str]:
 
 
 def new_partition(config: BloomFilterConfig, seed: int) -> BloomFilter:
-    """An empty filter for one of `config.partitions` partitions, sized from the config."""
+    """An empty filter for one of `config.partitions` partitions, sized as `partition_bytes` says."""
     parts = config.partitions
     expected = math.ceil(config.estimated_doc_count / parts) if config.estimated_doc_count else None
     try:
-        if config.size_in_bytes is not None:
-            return BloomFilter.from_size(max(1, config.size_in_bytes // parts), expected_items=expected, seed=seed)
-        assert expected is not None and config.desired_false_positive_rate is not None
-        return BloomFilter.from_expected(expected, config.desired_false_positive_rate, seed=seed)
+        return BloomFilter.from_size(partition_bytes(config), expected_items=expected, seed=seed)
     except ValueError as err:
         raise ConfigError(f"bloom_filter: {err}") from None
 
@@ -124,6 +122,19 @@ class PartitionedFilter:
     @property
     def size_in_bytes(self) -> int:
         return sum(p.size_in_bytes for p in self.parts)
+
+    @property
+    def num_bits(self) -> int:
+        """Bits of each partition."""
+        return self.parts[0].num_bits
+
+    @property
+    def num_hashes(self) -> int:
+        return self.parts[0].num_hashes
+
+    def estimated_items(self) -> float:
+        """Distinct keys the filter holds, estimated from its fill."""
+        return sum(p.estimated_items() for p in self.parts)
 
     def describe(self) -> str:
         """Shape, fill ratio and the false-positive rate a lookup has now (a fill above ~0.5 means too small)."""

@@ -11,23 +11,31 @@ from dolma_py.io.atomic import write_bytes
 
 
 def item_scores(keys: FileKeys, seen: np.ndarray) -> np.ndarray:
-    """Per item: the fraction of its scored keys that were already in the filter."""
+    """Per item: the fraction of its scored keys that were already in the filter, in float32 as dolma computes it."""
     cumulative = np.zeros(len(seen) + 1, dtype=np.int64)
     np.cumsum(seen, out=cumulative[1:])
     ends = keys.key_start[1:]
     scored = ends - keys.score_start
-    return (cumulative[ends] - cumulative[keys.score_start]) / np.maximum(scored, 1)
+    duplicates = cumulative[ends] - cumulative[keys.score_start]
+    return duplicates.astype(np.float32) / np.maximum(scored, 1).astype(np.float32)
+
+
+def flagged_items(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """dolma compares the float32 score with a float32 threshold, which decides the cases at the boundary."""
+    return scores >= np.float32(threshold)
 
 
 def attribute_lines(keys: FileKeys, attribute: str, scores: np.ndarray, threshold: float) -> bytes:
-    """One `{"id": ..., "attributes": {attribute: [[start, end, score], ...]}}` line per input line."""
-    flagged = scores >= threshold
+    """One `{"id": ..., "attributes": {attribute: [[start, end, score], ...]}}` line per input line; a score is
+    written as the float64 value of its float32, as dolma's serde_json writes it."""
+    flagged = flagged_items(scores, threshold)
     flagged_before = np.zeros(len(flagged) + 1, dtype=np.int64)
     np.cumsum(flagged, out=flagged_before[1:])
     first = flagged_before[keys.line_items]
     with_key = (keys.attr_mode == ATTR_LIST) | ((keys.attr_mode == ATTR_IF_FLAGGED) & (first[1:] > first[:-1]))
     return _rust.attribute_lines(
-        attribute, keys.ids, with_key, first, keys.item_start[flagged], keys.item_end[flagged], scores[flagged]
+        attribute, keys.ids, with_key, first, keys.item_start[flagged], keys.item_end[flagged],
+        scores[flagged].astype(np.float64),
     )
 
 
@@ -35,7 +43,7 @@ def write_attributes(path: str, keys: FileKeys, attribute: str, seen: np.ndarray
     """Score, write the attribute file atomically, and report counts for the run summary."""
     scores = item_scores(keys, seen)
     write_bytes(path, attribute_lines(keys, attribute, scores, threshold))
-    flagged = int(np.count_nonzero(scores >= threshold))
+    flagged = int(np.count_nonzero(flagged_items(scores, threshold)))
     counters = {"items": len(scores), "duplicate_items": flagged, "keys": len(keys.keys),
                 "keys_seen": int(np.count_nonzero(seen))}
     return UnitResult(key=keys.path, documents=keys.documents, bad_lines=keys.bad_lines, counters=counters)

@@ -67,6 +67,9 @@ def run_writable(config: DedupeConfig, units: list[Unit], where: str | None, pro
         from dolma_py.dedupe.driver import run_local
 
         run_local(session, config.processes, summary, progress)
+    if session.watch is not None:
+        summary.gauges["bloom_filter_distinct_keys"] = session.watch.keys
+        summary.gauges["bloom_filter_expected_false_positive_rate"] = session.watch.rate
     summary.finish(started, where)
     return summary
 

@@ -37,6 +37,7 @@ from dolma_py.dedupe.keys import FileKeys, KeySpec, hash_unit
 from dolma_py.dedupe.output import write_attributes
 from dolma_py.dedupe.plan import DedupeJob
 from dolma_py.dedupe.session import Session
+from dolma_py.dedupe.sizing import partition_bytes
 from dolma_py.errors import DolmaError
 from dolma_py.exec.progress import Progress
 from dolma_py.exec.runner import RunSummary
@@ -88,13 +89,7 @@ def write_partitioned(job: DedupeJob, unit: Unit, hashed: FileKeys, *seen_parts:
 
 def partition_nbytes(config: BloomFilterConfig, existing: str | None) -> int:
     """Memory one partition's filter needs (what each actor reserves, plus headroom)."""
-    if existing is not None:
-        return os.path.getsize(existing)
-    if config.size_in_bytes is not None:
-        return config.size_in_bytes // config.partitions
-    assert config.estimated_doc_count is not None and config.desired_false_positive_rate is not None
-    keys = config.estimated_doc_count / config.partitions
-    return int(keys * -math.log(config.desired_false_positive_rate) / math.log(2) ** 2 / 8 * 1.1)
+    return os.path.getsize(existing) if existing is not None else partition_bytes(config)
 
 
 def _connect(address: str) -> Any:
@@ -119,6 +114,9 @@ def run_ray(session: Session, address: str, summary: RunSummary, progress: bool)
     per_actor = partition_nbytes(config.bloom_filter, starts[0]) + ACTOR_MEMORY_HEADROOM
     actor_class = ray.remote(num_cpus=0, memory=per_actor, scheduling_strategy="SPREAD")(FilterPartition)
     actors = [actor_class.remote(config.bloom_filter, spec.seed, path) for path in starts]
+    shapes = ray.get([actor.shape.remote() for actor in actors])
+    bits, hashes = shapes[0][0], shapes[0][1]
+    session.start_watch(bits, hashes, sum(-bits / hashes * math.log1p(-fill) for _, _, fill in shapes))
     hash_task = ray.remote(num_returns=partitions + 2)(hash_partitioned)
     write_task = ray.remote(write_partitioned)
 
@@ -146,7 +144,7 @@ def run_ray(session: Session, address: str, summary: RunSummary, progress: bool)
                 exact = False
                 continue
             if exact:
-                session.record(unit)
+                session.record(unit, result)
             if bar:
                 bar.update(result)
 

@@ -23,9 +23,10 @@ from dolma_py.dedupe.filters import (
 )
 from dolma_py.dedupe.keys import KeySpec
 from dolma_py.dedupe.plan import fingerprint, state_directory
+from dolma_py.dedupe.sizing import SaturationWatch
 from dolma_py.dedupe.state import CheckpointState, Progress
 from dolma_py.errors import ConfigError
-from dolma_py.exec.units import Unit
+from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io import storage
 
 SaveFilter = Callable[[str], None]
@@ -74,6 +75,14 @@ class Session:
         self.dirty = False
         self.files_since = 0
         self.last_checkpoint = time.monotonic()
+        self.watch: SaturationWatch | None = None
+
+    def start_watch(self, num_bits: int, num_hashes: int, estimated_keys: float) -> None:
+        """Count keys from the committed count, or from the starting filter's estimate on a first run."""
+        keys = self.progress.keys_inserted
+        if keys is None:
+            keys = round(estimated_keys)
+        self.watch = SaturationWatch.for_filter(self.config.bloom_filter, num_bits, num_hashes, keys)
 
     def _snapshot_base(self) -> None:
         """Keep the filter as it was before this run (and its sidecar), so --overwrite can start from it again."""
@@ -104,11 +113,17 @@ class Session:
     def finished(self) -> bool:
         return self.progress.finished and not self.todo
 
-    def record(self, unit: Unit) -> None:
-        """A file's keys are in the filter and its attributes are written."""
+    def record(self, unit: Unit, result: UnitResult) -> None:
+        """A file's keys are in the filter and its attributes are written; its new keys count towards saturation
+        (which raises `DolmaError` past the limit with `fail_on_saturation`, after the file is recorded)."""
         self.progress.inserted.append(unit.key)
         self.dirty = True
         self.files_since += 1
+        assert self.watch is not None, "start_watch comes first"
+        try:
+            self.watch.add(result.counters["keys"] - result.counters["keys_seen"])
+        finally:
+            self.progress.keys_inserted = self.watch.keys
 
     def due(self) -> bool:
         return self.dirty and (

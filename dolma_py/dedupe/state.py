@@ -34,6 +34,7 @@ class Progress:
     inserted: list[str] = field(default_factory=list)
     has_base: bool = False
     finished: bool = False
+    keys_inserted: int | None = None  # distinct keys in the filter after these files (None: not counted yet)
     version: int = FORMAT_VERSION
 
 

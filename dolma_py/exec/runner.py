@@ -37,6 +37,7 @@ class RunSummary:
     bad_lines: int = 0
     elapsed_seconds: float = 0.0
     counters: dict[str, int] = field(default_factory=dict)
+    gauges: dict[str, float] = field(default_factory=dict)  # end-of-run measures, not summed per unit
     failures: list[dict[str, Any]] = field(default_factory=list)
 
     @property

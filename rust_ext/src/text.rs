@@ -220,7 +220,7 @@ pub fn hash_text(text: &str, seed: u64) -> u64 {
     xxh3_64_with_seed(text.as_bytes(), seed)
 }
 
-/// Which n-grams `ngram_hashes_into` emits: every `stride`-th window of `n` words.
+/// Which n-grams `ngram_hashes_into` emits: windows of `n` words, spaced by `stride` as dolma spaces them.
 #[derive(Debug, Clone, Copy)]
 pub struct NgramSpec {
     pub n: usize,
@@ -237,8 +237,9 @@ impl NgramSpec {
     }
 }
 
-/// Appends the hashes of the n-grams starting at words 0, stride, 2*stride, ... of `text` (already
-/// normalized) to `out` and returns the number of words. A text with fewer than `n` words has no n-grams.
+/// Appends the hashes of the n-grams dolma 1.2.1 counts to `out` and returns the number of words; a text with
+/// fewer than `n` words has no n-grams. dolma keeps the n-gram at word `s` when `last == 0 || s - last >= stride`,
+/// `last` being the start of the previous kept one, so with a stride above 1 the starts are 0, 1, 1 + stride, ...
 ///
 /// Each word is hashed once with xxh3-64(seed); an n-gram's hash is a polynomial over its word hashes,
 /// H = sum_j h_j * P^(n-1-j) mod 2^64, rolled in O(1) per word and finished with a bijective mixer.
@@ -254,8 +255,7 @@ pub fn ngram_hashes_into(
     let (n, stride) = (spec.n, spec.stride);
     let drop_factor = NGRAM_BASE.wrapping_pow(n as u32 - 1);
     let mut rolling = 0u64;
-    // Words still to read before the next emitted n-gram ends.
-    let mut until_emit = n;
+    let mut last_start = 0usize;
     word_hashes.clear();
     mode.for_each(text, |_, w| {
         let j = word_hashes.len();
@@ -265,10 +265,12 @@ pub fn ngram_hashes_into(
             rolling = rolling.wrapping_sub(word_hashes[j - n].wrapping_mul(drop_factor));
         }
         rolling = rolling.wrapping_mul(NGRAM_BASE).wrapping_add(h);
-        until_emit -= 1;
-        if until_emit == 0 {
-            out.push(finish_ngram(rolling));
-            until_emit = stride;
+        if j + 1 >= n {
+            let start = j + 1 - n;
+            if last_start == 0 || start - last_start >= stride {
+                last_start = start;
+                out.push(finish_ngram(rolling));
+            }
         }
     });
     word_hashes.len()
@@ -620,8 +622,8 @@ mod tests {
         };
         assert_eq!(count(3, 1), 8);
         assert_eq!(count(3, 0), 8, "stride 0 means every n-gram");
-        assert_eq!(count(3, 2), 4); // starts 0, 2, 4, 6
-        assert_eq!(count(3, 3), 3); // starts 0, 3, 6
+        assert_eq!(count(3, 2), 5); // dolma's starts 0, 1, 3, 5, 7
+        assert_eq!(count(3, 3), 4); // dolma's starts 0, 1, 4, 7
         assert_eq!(count(10, 1), 1);
         assert_eq!(count(11, 1), 0, "fewer words than n gives no n-grams");
         assert!(NgramSpec::new(0, 1).is_err());
@@ -638,7 +640,8 @@ mod tests {
             let (mut out, mut buf) = (Vec::new(), Vec::new());
             let spec = NgramSpec::new(n, stride).unwrap();
             assert_eq!(ngram_hashes_into(text, spec, WordMode::Bounds, 3, &mut buf, &mut out), 9);
-            let expected: Vec<u64> = (0..=9 - n).step_by(stride).map(|s| direct(s, n)).collect();
+            let starts = (0..=9 - n).filter(|&s| s <= 1 || (s - 1) % stride == 0);
+            let expected: Vec<u64> = starts.map(|s| direct(s, n)).collect();
             assert_eq!(out, expected, "n={n} stride={stride}");
         }
     }
