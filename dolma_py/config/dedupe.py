@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from dolma_py.config.schema import ExecConfig, WorkDirConfig, option
+from dolma_py.config.schema import CompressionConfig, ExecConfig, WorkDirConfig, option
 
 
 @dataclasses.dataclass
@@ -60,16 +60,32 @@ class DedupeSettings:
     normalization: NormalizationConfig = option(
         default_factory=NormalizationConfig, help="normalization applied before hashing"
     )
+    num_partitions: int = option(1, help="dolma's hash-partitioned dedupe: the keys are split into this many parts")
+    partition_index: int = option(0, help="the part this run handles, in [0, num_partitions) (one run per machine)")
+    file_partition: bool = option(
+        False, help="partition whole files (by a hash of their path) instead of keys; ours: keys are then not split"
+    )
+    document_dir: str = option("documents", help="path component replaced by attributes/<name> for the outputs")
+
+    @property
+    def _partition_suffix(self) -> str:
+        """dolma names a partition's attribute and experiment `<name>_<partition_index>`."""
+        return f"_{self.partition_index}" if self.num_partitions > 1 else ""
 
     @property
     def attribute_name(self) -> str:
         section = self.documents or self.paragraphs
         assert section is not None
-        return section.attribute_name
+        return section.attribute_name + self._partition_suffix
 
     @property
     def experiment(self) -> str:
-        return self.name or self.attribute_name
+        return (self.name or (self.documents or self.paragraphs).attribute_name) + self._partition_suffix
+
+    @property
+    def partitions_keys(self) -> bool:
+        """Whether this run checks only the keys of its partition (dolma's span-level partitioning)."""
+        return self.num_partitions > 1 and not self.file_partition
 
 
 @dataclasses.dataclass
@@ -124,6 +140,14 @@ class DedupeConfig(ExecConfig):
     batch_size: int = option(2048, help="documents hashed per call into the Rust core")
     checkpoint_files: int = option(64, help="checkpoint the filter about every this many files")
     checkpoint_seconds: float = option(600.0, help="... or after this many seconds, whichever comes first")
+    compression: CompressionConfig = option(
+        default_factory=CompressionConfig,
+        help="dolma's compression block; attribute files keep the documents' names, so both codecs follow the suffix",
+    )
+    is_s3_volume: bool = option(
+        False, help="dolma: inputs are on a mounted S3 volume",
+        no_effect="outputs are renamed into place locally; read and write s3:// paths directly instead",
+    )
 
     def validate(self) -> None:
         if not self.documents:
@@ -133,6 +157,13 @@ class DedupeConfig(ExecConfig):
             raise ValueError("give exactly one of 'dedupe.documents' and 'dedupe.paragraphs'")
         if not dedupe.attribute_name:
             raise ValueError("the attribute_name of 'dedupe.documents'/'dedupe.paragraphs' must not be empty")
+        if dedupe.num_partitions < 1 or not 0 <= dedupe.partition_index < dedupe.num_partitions:
+            raise ValueError(
+                f"'dedupe.partition_index' must be in [0, dedupe.num_partitions={dedupe.num_partitions}), "
+                f"got {dedupe.partition_index}"
+            )
+        if not dedupe.document_dir or "/" in dedupe.document_dir:
+            raise ValueError(f"'dedupe.document_dir' must be one path component, got {dedupe.document_dir!r}")
         if dedupe.min_length < 0 or dedupe.min_words < 0:
             raise ValueError("'dedupe.min_length' and 'dedupe.min_words' must be >= 0")
         if dedupe.documents is not None and not dedupe.documents.key.startswith("$"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import types
 import typing
-from pathlib import Path
 from typing import Any, TypeVar, Union
 
 import yaml
@@ -19,11 +19,14 @@ _FALSE = {"false", "no", "0", "off"}
 
 
 def read_config_file(path: str) -> dict[str, Any]:
-    """Parse a YAML or JSON config file into a mapping."""
+    """Parse a YAML or JSON config file (local or s3://) into a mapping."""
+    from dolma_py.io.storage import open_raw
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+        with open_raw(path) as fh:
+            text = fh.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read config file {path}: {getattr(err, 'strerror', None) or err}") from None
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
@@ -160,6 +163,8 @@ def build(schema: type[T], data: dict[str, Any], origin: str, prefix: str = "", 
         raise ConfigError(f"{origin}: unknown key '{prefix}{unknown[0]}' (known keys here: {known})")
     kwargs = {}
     for name, fld in fields.items():
+        if name in data and "no_effect" in fld.metadata:
+            print(f"dolma: note: '{prefix}{name}' has no effect here: {fld.metadata['no_effect']}", file=sys.stderr)
         if name in data:
             kwargs[name] = _convert(data[name], hints[name], prefix + name, origin, from_cli)
         elif fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:

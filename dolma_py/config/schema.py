@@ -7,9 +7,17 @@ from dataclasses import MISSING
 from typing import Any
 
 
-def option(default: Any = MISSING, *, help: str, default_factory: Any = MISSING) -> Any:  # noqa: A002
-    """A config field with its help text; no default means the field is required."""
-    return dataclasses.field(default=default, default_factory=default_factory, metadata={"help": help})
+def option(
+    default: Any = MISSING, *, help: str, default_factory: Any = MISSING, no_effect: str | None = None  # noqa: A002
+) -> Any:
+    """A config field with its help text; no default means the field is required.
+
+    `no_effect` marks a dolma key that our design makes moot: it is accepted, and the loader says once, with this
+    reason, that it does nothing.
+    """
+    metadata = {"help": help} if no_effect is None else {"help": f"{help} (no effect: {no_effect})",
+                                                          "no_effect": no_effect}
+    return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 
 @dataclasses.dataclass
@@ -28,3 +36,27 @@ class ExecConfig:
     ray_address: str | None = option(None, help="run on Ray: 'auto' or host:port (default: local process pool)")
     overwrite: bool = option(False, help="redo units whose outputs already exist")
     dryrun: bool = option(False, help="print the plan (units and outputs) and exit without running")
+
+
+COMPRESSION_NAMES: dict[str, str | None] = {
+    "gz": "gz",
+    "gzip": "gz",
+    "zst": "zst",
+    "zstd": "zst",
+    "": None,
+    "none": None,
+}
+"""Accepted `compression.input/output` values -> file suffix (None: uncompressed)."""
+
+
+@dataclasses.dataclass
+class CompressionConfig:
+    """dolma's `compression` block: codecs of inputs and outputs ('gz', 'zst' or '' for none)."""
+
+    input: str | None = option(None, help="codec of input files; default: from each file's suffix")
+    output: str | None = option(None, help="codec of the outputs; default: gz for mix shards, the input's elsewhere")
+
+    def validate(self) -> None:
+        for name, value in (("input", self.input), ("output", self.output)):
+            if value is not None and value.lower() not in COMPRESSION_NAMES:
+                raise ValueError(f"'compression.{name}' must be one of gz, zst or '' (none), got {value!r}")

@@ -78,7 +78,7 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
             if isinstance(hashed, UnitResult):
                 summary.add(hashed)
                 break
-            seen = filt.check_and_insert(hashed.keys)
+            seen = hashed.lookup(filt.check_and_insert)
             result = write_attributes(unit.outputs[0], hashed, attribute, seen, spec.overlap_threshold)
             summary.add(result)
             if bar:

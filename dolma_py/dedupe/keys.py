@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +48,8 @@ class KeySpec:
     seed: int
     skip_bad_lines: bool
     batch_size: int
+    num_partitions: int = 1  # dolma's key partitioning: only keys with hash % num_partitions == index are checked
+    partition_index: int = 0
 
     @classmethod
     def from_config(cls, config: DedupeConfig, seed: int) -> KeySpec:
@@ -75,7 +78,15 @@ class KeySpec:
             seed=seed,
             skip_bad_lines=config.skip_bad_lines,
             batch_size=config.batch_size,
+            num_partitions=dedupe.num_partitions if dedupe.partitions_keys else 1,
+            partition_index=dedupe.partition_index if dedupe.partitions_keys else 0,
         )
+
+    def in_partition(self, keys: np.ndarray) -> np.ndarray:
+        """Which keys belong to this run's partition (all of them without partitioning)."""
+        if self.num_partitions == 1:
+            return np.ones(len(keys), dtype=bool)
+        return keys % np.uint64(self.num_partitions) == np.uint64(self.partition_index)
 
     def hashing_identity(self) -> dict[str, object]:
         """The fields that must agree between the run that built a filter and any run that reads it."""
@@ -114,8 +125,21 @@ class FileKeys:
     key_start: np.ndarray = field(default_factory=_empty_i64)  # per item + 1 (contiguous)
     score_start: np.ndarray = field(default_factory=_empty_i64)  # per item
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    active: np.ndarray | None = None  # per key: checked and inserted (None: all; False: another partition's)
     documents: int = 0
     bad_lines: int = 0
+
+    def lookup(self, op: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """`op` (check-and-insert or contains) on the active keys; inactive keys answer 'not seen'."""
+        if self.active is None:
+            return op(self.keys)
+        seen = np.zeros(len(self.keys), dtype=bool)
+        seen[self.active] = op(self.keys[self.active])
+        return seen
+
+    @property
+    def active_keys(self) -> np.ndarray:
+        return self.keys if self.active is None else self.keys[self.active]
 
 
 @dataclass
@@ -130,6 +154,7 @@ class _Batch:
     keys_per_item: np.ndarray
     scored_offset: np.ndarray  # per item: keys skipped before the scored ones
     keys: np.ndarray
+    active: np.ndarray  # per key: in this run's partition
 
 
 def _spread(rows_per_doc: np.ndarray, doc_lines: np.ndarray, num_lines: int) -> np.ndarray:
@@ -169,8 +194,13 @@ def _document_batch(spec: KeySpec, getter: Getter, path: str, batch: list[DocLin
     if spec.min_words:
         keep &= text.word_counts(normalized) >= spec.min_words
     lines = np.asarray(key_lines, dtype=np.int64)
-    attr_mode[lines] = np.where(keep, ATTR_IF_FLAGGED, ATTR_LIST)
     kept = [v for v, k in zip(normalized, keep.tolist(), strict=False) if k]
+    keys = text.hash_texts(kept, seed=spec.seed)
+    active = spec.in_partition(keys)
+    # dolma writes an empty list for a document it does not check (filtered out, or another partition's key)
+    checked = keep.copy()
+    checked[keep] = active
+    attr_mode[lines] = np.where(checked, ATTR_IF_FLAGGED, ATTR_LIST)
     num_items = len(kept)
     return _Batch(
         ids=ids,
@@ -180,7 +210,8 @@ def _document_batch(spec: KeySpec, getter: Getter, path: str, batch: list[DocLin
         item_end=np.asarray(text_len, dtype=np.int64)[keep],
         keys_per_item=np.ones(num_items, dtype=np.int64),
         scored_offset=np.zeros(num_items, dtype=np.int64),
-        keys=text.hash_texts(kept, seed=spec.seed),
+        keys=keys,
+        active=active,
     )
 
 
@@ -209,6 +240,7 @@ def _paragraph_batch(spec: KeySpec, batch: TextBatch) -> _Batch:
             keys_per_item=np.ones(num_items, dtype=np.int64),
             scored_offset=np.zeros(num_items, dtype=np.int64),
             keys=result.hashes,
+            active=spec.in_partition(result.hashes),
         )
     result = text.paragraph_ngram_hashes(texts, spec.ngram_length, stride=spec.stride, **options)
     counts = np.diff(result.ngram_offsets)
@@ -228,6 +260,9 @@ def _paragraph_batch(spec: KeySpec, batch: TextBatch) -> _Batch:
     ngram_rank = np.arange(len(result.ngram_hashes)) - result.ngram_offsets[:-1][paragraph_of_ngram]
     keys[dest[:-1][paragraph_of_ngram] + ngram_rank] = result.ngram_hashes
     keys[(dest[:-1] + counts)[whole]] = result.hashes[whole]
+    # dolma partitions the n-grams but checks a paragraph matched whole in every partition
+    active = spec.in_partition(keys)
+    active[(dest[:-1] + counts)[whole]] = True
     paragraph_doc = np.repeat(np.arange(len(texts)), np.diff(result.offsets))
     per_doc = np.bincount(paragraph_doc[kept], minlength=len(texts))
     return _Batch(
@@ -239,6 +274,7 @@ def _paragraph_batch(spec: KeySpec, batch: TextBatch) -> _Batch:
         keys_per_item=keys_per_item[kept],
         scored_offset=np.where(whole, counts, 0)[kept],
         keys=keys,  # dropped paragraphs have no keys, so `keys` needs no filtering
+        active=active,
     )
 
 
@@ -248,7 +284,7 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _assemble(path: str, batches: list[_Batch], documents: int, bad_lines: int) -> FileKeys:
+def _assemble(spec: KeySpec, path: str, batches: list[_Batch], documents: int, bad_lines: int) -> FileKeys:
     if not batches:
         return FileKeys(path=path)
     cat = np.concatenate
@@ -263,6 +299,7 @@ def _assemble(path: str, batches: list[_Batch], documents: int, bad_lines: int) 
         key_start=key_start,
         score_start=key_start[:-1] + cat([b.scored_offset for b in batches]),
         keys=cat([b.keys for b in batches]).astype(np.uint64, copy=False),
+        active=cat([b.active for b in batches]) if spec.num_partitions > 1 else None,
         documents=documents,
         bad_lines=bad_lines,
     )
@@ -291,7 +328,7 @@ def hash_file(spec: KeySpec, path: str) -> FileKeys:
             _check_bad_lines(spec, path, text_batch.bad)
             documents, bad_lines = documents + len(text_batch.doc_lines), bad_lines + len(text_batch.bad)
             batches.append(_paragraph_batch(spec, text_batch))
-    return _assemble(path, batches, documents, bad_lines)
+    return _assemble(spec, path, batches, documents, bad_lines)
 
 
 def hash_unit(spec: KeySpec, path: str) -> FileKeys | UnitResult:

@@ -44,7 +44,7 @@ def write_attributes(path: str, keys: FileKeys, attribute: str, seen: np.ndarray
     scores = item_scores(keys, seen)
     write_bytes(path, attribute_lines(keys, attribute, scores, threshold))
     flagged = int(np.count_nonzero(flagged_items(scores, threshold)))
-    counters = {"items": len(scores), "duplicate_items": flagged, "keys": len(keys.keys),
+    counters = {"items": len(scores), "duplicate_items": flagged, "keys": len(keys.active_keys),
                 "keys_seen": int(np.count_nonzero(seen))}
     return UnitResult(key=keys.path, documents=keys.documents, bad_lines=keys.bad_lines, counters=counters)
 

@@ -30,7 +30,7 @@ def _read_only_filter(path: str, partitions: int) -> PartitionedFilter:
 def apply_file(job: DedupeJob, unit: Unit) -> UnitResult:
     """Read-only unit: look every key up (nothing is inserted), so files are independent and run in any order."""
     keys = hash_file(job.spec, unit.inputs[0])
-    seen = _read_only_filter(job.filter_file, job.partitions).contains(keys.keys)
+    seen = keys.lookup(_read_only_filter(job.filter_file, job.partitions).contains)
     return write_attributes(unit.outputs[0], keys, job.attribute, seen, job.spec.overlap_threshold)
 
 

@@ -71,16 +71,18 @@ def hash_partitioned(spec: KeySpec, path: str, partitions: int) -> tuple[Any, ..
     hashed = hash_unit(spec, path)
     if isinstance(hashed, UnitResult):
         return (hashed, None, *[np.zeros(0, dtype=np.uint64)] * partitions)
-    parts, _ = split_by_partition(hashed.keys, partitions)
+    parts, _ = split_by_partition(hashed.active_keys, partitions)
     return (None, hashed, *parts)
 
 
 def write_partitioned(job: DedupeJob, unit: Unit, hashed: FileKeys, *seen_parts: np.ndarray) -> UnitResult:
     """Ray task: put the partitions' answers back in key order and write the attribute file."""
-    seen = np.empty(len(hashed.keys), dtype=bool)
-    _, positions = split_by_partition(hashed.keys, len(seen_parts))
+    active = hashed.active_keys
+    seen_active = np.empty(len(active), dtype=bool)
+    _, positions = split_by_partition(active, len(seen_parts))
     for part_seen, part_positions in zip(seen_parts, positions, strict=False):
-        seen[part_positions] = part_seen
+        seen_active[part_positions] = part_seen
+    seen = hashed.lookup(lambda _: seen_active)
     try:
         return write_attributes(unit.outputs[0], hashed, job.attribute, seen, job.spec.overlap_threshold)
     except DolmaError as err:

@@ -139,15 +139,16 @@ def attribute_file_name(doc_path: str) -> str:
     return doc_path
 
 
-def attributes_path(doc_path: str, experiment: str) -> str:
-    """Map `<root>/documents/<rest>` to `<root>/attributes/<experiment>/<rest>` (dolma's attribute layout)."""
+def attributes_path(doc_path: str, experiment: str, document_dir: str = "documents") -> str:
+    """Map `<root>/documents/<rest>` to `<root>/attributes/<experiment>/<rest>` (dolma's attribute layout);
+    `document_dir` names the component replaced, as dolma's `dedupe.document_dir` does."""
     parts = attribute_file_name(doc_path).split("/")
     for i in range(len(parts) - 1, -1, -1):
-        if parts[i] == "documents":
+        if parts[i] == document_dir:
             return "/".join(parts[:i] + ["attributes", experiment] + parts[i + 1 :])
     raise ConfigError(
-        f"{doc_path!r} has no 'documents' component, so its attributes path cannot be derived; "
-        "put documents under <root>/documents/ or give `destination`"
+        f"{doc_path!r} has no {document_dir!r} component, so its attributes path cannot be derived; "
+        f"put documents under <root>/{document_dir}/ or give `destination`"
     )
 
 

@@ -1,0 +1,92 @@
+"""dolma 1.2.1's remaining dedupe keys: hash partitions, file partitions, document_dir, compression, is_s3_volume."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dolma_py.cli import main as cli
+
+GOLDEN = Path(__file__).parent / "fixtures" / "dolma_golden" / "dedupe"
+
+
+def run_config(tmp_path: Path, case: str, **dedupe: object) -> tuple[int, dict]:
+    """Run the golden case's dolma config with extra `dedupe.*` keys, each run with its own filter."""
+    config = yaml.safe_load((GOLDEN / case / "config.yaml").read_text().replace("{root}", str(tmp_path)))
+    config["dedupe"].update(dedupe)
+    suffix = "-".join(f"{k}{v}" for k, v in sorted(dedupe.items()))
+    config["bloom_filter"]["file"] = str(tmp_path / f"filter-{suffix}.bin")
+    path = tmp_path / f"config-{suffix}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return cli.main(["-c", str(path), "dedupe"]), config
+
+
+def flagged(tmp_path: Path, experiment: str, attribute: str) -> set[tuple[str, int, int]]:
+    out = set()
+    for path in sorted((tmp_path / "attributes" / experiment).glob("*.jsonl.gz")):
+        with gzip.open(path, "rt") as fh:
+            for row in map(json.loads, fh):
+                out.update((row["id"], s, e) for s, e, _ in row["attributes"].get(attribute, []))
+    return out
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    shutil.copytree(GOLDEN / "documents", tmp_path / "documents")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("case", "attribute"), [("paragraphs", "dup_paragraphs"), ("documents_text", "dup_docs")])
+def test_hash_partitions_together_flag_what_one_run_flags(corpus: Path, case: str, attribute: str) -> None:
+    assert run_config(corpus, case)[0] == 0
+    whole = flagged(corpus, case, attribute)
+    assert whole
+    parts = []
+    for index in range(3):
+        assert run_config(corpus, case, num_partitions=3, partition_index=index)[0] == 0
+        # dolma names each partition's experiment and attribute <name>_<index>
+        parts.append(flagged(corpus, f"{case}_{index}", f"{attribute}_{index}"))
+    assert set().union(*parts) == whole
+    assert sum(len(p) for p in parts) == len(whole)  # each key belongs to exactly one partition
+
+
+def test_file_partitions_split_the_files(corpus: Path) -> None:
+    seen: list[str] = []
+    for index in range(2):
+        assert run_config(corpus, "paragraphs", num_partitions=2, partition_index=index, file_partition=True)[0] == 0
+        seen += sorted(p.name for p in (corpus / "attributes" / f"paragraphs_{index}").glob("*.jsonl.gz"))
+    assert sorted(seen) == sorted(p.name for p in (corpus / "documents").glob("*.jsonl.gz"))
+
+
+def test_partition_index_out_of_range_fails_before_work(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_config(corpus, "paragraphs", num_partitions=2, partition_index=2)[0] == 2
+    assert "dedupe.partition_index" in capsys.readouterr().err
+    assert not (corpus / "attributes").exists()
+
+
+def test_document_dir_names_the_replaced_component(tmp_path: Path) -> None:
+    shutil.copytree(GOLDEN / "documents", tmp_path / "docs_v2")
+    config = yaml.safe_load((GOLDEN / "paragraphs" / "config.yaml").read_text().replace("{root}", str(tmp_path)))
+    config["documents"] = [str(tmp_path / "docs_v2" / "*.jsonl.gz")]
+    config["dedupe"]["document_dir"] = "docs_v2"
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    assert cli.main(["-c", str(tmp_path / "c.yaml"), "dedupe"]) == 0
+    assert len(list((tmp_path / "attributes" / "paragraphs").glob("*.jsonl.gz"))) == 3
+
+
+def test_compression_keys_and_moot_keys(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = yaml.safe_load((GOLDEN / "paragraphs" / "config.yaml").read_text().replace("{root}", str(corpus)))
+    config.update(compression={"input": "gzip", "output": "gz"}, is_s3_volume=True)
+    (corpus / "c.yaml").write_text(yaml.safe_dump(config))
+    assert cli.main(["-c", str(corpus / "c.yaml"), "dedupe"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("'is_s3_volume' has no effect here") == 1
+    config["compression"] = {"input": "zst"}
+    (corpus / "c.yaml").write_text(yaml.safe_dump(config))
+    assert cli.main(["-c", str(corpus / "c.yaml"), "dedupe", "--overwrite"]) == 2
+    assert "compression.input='zst' contradicts the suffix" in capsys.readouterr().err
