@@ -26,6 +26,20 @@ class TaggerSpec:
         return cls(name, tuple(sorted(options.items())))
 
 
+_PROFILE = "dolma profiles its tagger loop with cProfile; profile ours with `python -m cProfile` or py-spy"
+
+
+@dataclasses.dataclass
+class ProfileConfig:
+    """dolma's `profile` block (cProfile around the tagger loop), accepted so dolma configs run unchanged."""
+
+    enable: bool = option(False, help="dolma: profile the run", no_effect=_PROFILE)
+    output: str | None = option(None, help="dolma: where the profile is written", no_effect=_PROFILE)
+    steps: int | None = option(None, help="dolma: documents to profile", no_effect=_PROFILE)
+    sort_key: str = option("tottime", help="dolma: profile sort key", no_effect=_PROFILE)
+    lines: int = option(100, help="dolma: profile lines printed", no_effect=_PROFILE)
+
+
 @dataclasses.dataclass(kw_only=True)
 class TagConfig(ExecConfig):
     """`dolma tag`: run taggers over documents, writing line-aligned attribute files."""
@@ -46,6 +60,8 @@ class TagConfig(ExecConfig):
     )
     batch_size: int = option(1024, help="documents passed to each tagger per call")
     work_dir: WorkDirConfig = option(default_factory=WorkDirConfig, help="dolma's work_dir block")
+    debug: bool = option(False, help="dolma: tag in one process, without a pool", no_effect="use --processes 1")
+    profile: ProfileConfig = option(default_factory=ProfileConfig, help="dolma's profiler block")
 
     def validate(self) -> None:
         if not self.documents:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from dolma_py.config.tokens import TokensConfig
+from dolma_py.config.tokens import ID_TYPES, TokensConfig
 from dolma_py.errors import ConfigError, DolmaError
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
 from dolma_py.exec.units import Unit, UnitResult
@@ -28,7 +29,7 @@ from dolma_py.io.storage import exists, list_files, remove
 from dolma_py.tokens.shards import RECORD_NAME, SHARD_PATTERN, IndexRow, shard_name, write_shard
 from dolma_py.tokens.shuffle import ShardPlan, plan_shards, window_count, window_order
 from dolma_py.tokens.tokenized_file import TokenizedFile, TokenizeParams, outputs_for, stem_for, tokenize_file
-from dolma_py.tokens.tokenizer import DocumentEncoder, TokenizerSettings, choose_dtype
+from dolma_py.tokens.tokenizer import DocumentEncoder, TokenizerSettings, choose_dtype, load_tokenizer
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,12 @@ def _sha1(*parts: str) -> str:
 
 def _settings(config: TokensConfig) -> TokenizerSettings:
     t = config.tokenizer
+    if t is None:  # dolma's deprecated `tokenizer_name_or_path`: its EOS is the last id of the vocabulary
+        name = config.tokenizer_name_or_path
+        assert name is not None
+        print("dolma: warning: 'tokenizer_name_or_path' is deprecated; use tokenizer.name_or_path and "
+              "tokenizer.eos_token_id", file=sys.stderr)
+        return TokenizerSettings(name, eos_token_id=len(load_tokenizer(name).get_vocab()) - 1)
     return TokenizerSettings(t.name_or_path, t.bos_token_id, t.eos_token_id, t.encode_special_tokens, t.fast_bpe)
 
 
@@ -177,7 +184,8 @@ def run_tokens(config: TokensConfig, progress: bool = True) -> TokensResult:
         raise ConfigError(f"max_size = {config.max_size} bytes holds no {dtype} token")
     fields = config.fields
     tokenize_fp = _sha1(
-        encoder.fingerprint(), dtype.name, fields.text_field_name, str(fields.id_field_name), str(config.skip_bad_lines)
+        encoder.fingerprint(), dtype.name, fields.text_field_name, str(fields.id_field_name), fields.id_field_type,
+        str(config.skip_bad_lines),
     )
     run_fp = _sha1(tokenize_fp, *inputs, str(config.seed), str(config.batch_size), str(max_tokens))
     destination = config.destination.rstrip("/")
@@ -193,7 +201,8 @@ def run_tokens(config: TokensConfig, progress: bool = True) -> TokensResult:
     stems = [stem_for(work, path, tokenize_fp) for path in inputs]
     threads = max(1, (os.cpu_count() or 1) // config.processes)
     params = TokenizeParams(
-        settings, dtype.name, fields.text_field_name, fields.id_field_name, config.skip_bad_lines, threads
+        settings, dtype.name, fields.text_field_name, fields.id_field_name, config.skip_bad_lines, threads,
+        id_types=ID_TYPES[fields.id_field_type],
     )
     units = [
         Unit(key=path, inputs=(path,), outputs=outputs_for(stem)) for path, stem in zip(inputs, stems, strict=True)

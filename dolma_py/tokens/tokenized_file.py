@@ -44,6 +44,17 @@ class TokenizeParams:
     id_field: str | None
     skip_bad_lines: bool
     threads: int = 1
+    id_types: tuple[type, ...] = (str,)  # what `fields.id_field_type` accepts
+
+
+def field_value(obj: dict, dotted: str) -> Any:
+    """The value at a dotted field name (`metadata.text`), as dolma reads nested fields; None when absent."""
+    value: Any = obj
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def stem_for(work_dir: str, path: str, fingerprint: str) -> str:
@@ -71,19 +82,20 @@ def _documents(path: str, params: TokenizeParams, counts: dict[str, int]) -> Ite
                 raise obj
             if not isinstance(obj, dict):
                 raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-            text = obj.get(params.text_field)
+            text = field_value(obj, params.text_field)
             if not isinstance(text, str):
                 what = "is missing" if text is None else f"must be a string, got {type(text).__name__}"
                 raise ValueError(f"field {params.text_field!r} {what}")
             if params.id_field is None:
                 doc_id = f"{path_hash}-{line_no}"
             else:
-                value = obj.get(params.id_field)
-                if isinstance(value, (str, int)) and not isinstance(value, bool):
+                value = field_value(obj, params.id_field)
+                if isinstance(value, params.id_types) and not isinstance(value, bool):
                     doc_id = str(value)
                 else:
-                    what = "is missing" if value is None else f"must be a string, got {type(value).__name__}"
-                    raise ValueError(f"field {params.id_field!r} {what}")
+                    expected = " or ".join(t.__name__ for t in params.id_types)
+                    what = "is missing" if value is None else f"must be {expected}, got {type(value).__name__}"
+                    raise ValueError(f"field {params.id_field!r} {what} (fields.id_field_type)")
         except ValueError as err:
             if not params.skip_bad_lines:
                 raise DataError(path, line_no, str(err)) from None
