@@ -98,10 +98,24 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
-def expand(patterns: list[str] | str) -> list[str]:
-    """Expand globs to a sorted, de-duplicated list of existing files (local or S3).
+def is_hidden(relative: str) -> bool:
+    """True when a component of `relative` starts with `_` or `.`: summaries, reports, markers and locks, never data
+    (the Hadoop and pyarrow convention)."""
+    return any(part[:1] in ("_", ".") for part in relative.split("/") if part)
 
-    A pattern that matches nothing is an error, since silently processing nothing is never wanted.
+
+def _visible(matches: list[str], root: str) -> list[str]:
+    """`matches` without the hidden ones, judged on the part below `root` (the part the user did not spell out)."""
+    prefix = root.rstrip("/") + "/" if root else ""
+    return [m for m in matches if not is_hidden(m[len(prefix):] if m.startswith(prefix) else m)]
+
+
+def expand(patterns: list[str] | str) -> list[str]:
+    """Expand globs and directories to a sorted, de-duplicated list of existing files (local or S3).
+
+    Directories and S3 prefixes without a glob are listed recursively. Files and folders named `_*` or `.*` below
+    what the pattern spells out are skipped. A pattern that matches nothing is an error, since silently processing
+    nothing is never wanted.
     """
     from dolma_py.io.storage import list_files
 
@@ -109,13 +123,19 @@ def expand(patterns: list[str] | str) -> list[str]:
         patterns = [patterns]
     found: set[str] = set()
     for pattern in patterns:
-        if is_s3(pattern):
+        if is_s3(pattern) and has_glob(pattern):
             regex = glob_regex(pattern)
-            matches = [p for p in list_files(static_prefix(pattern) + "/") if regex.match(p)]
+            root = static_prefix(pattern)
+            matches = _visible([p for p in list_files(root + "/") if regex.match(p)], root)
+        elif is_s3(pattern):
+            listed = list_files(pattern.rstrip("/") + "/")
+            matches = _visible(listed, pattern) if listed else [p for p in list_files(pattern) if p == pattern]
         elif has_glob(pattern):
-            matches = [p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)]
+            root = static_prefix(pattern)
+            matches = _visible([p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)], root)
         elif os.path.isdir(pattern):
-            matches = [p for p in glob.glob(os.path.join(pattern, "**", "*"), recursive=True) if os.path.isfile(p)]
+            listed = glob.glob(os.path.join(glob.escape(pattern), "**", "*"), recursive=True)
+            matches = _visible([p for p in listed if os.path.isfile(p)], pattern)
         else:
             matches = [pattern] if os.path.isfile(pattern) else []
         if not matches:
