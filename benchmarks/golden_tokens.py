@@ -2,8 +2,8 @@
 
 The documents use dolma's less common fields (a nested text field, integer ids with `fields.id_field_type: int`)
 and the config sets the keys our design makes moot (`ring_size`, `files_per_process`, `tokenizer.refresh`, ...).
-The fixture keeps the tokenizer, the documents, the config and, per document id, the token ids dolma wrote, so CI
-compares our shards without installing dolma:
+The fixture keeps the tokenizer, the documents, the config, dolma's shards themselves and, per document id, the
+token ids dolma wrote, so CI compares our shards and reads dolma's without installing dolma:
 
     python benchmarks/golden_tokens.py
 """
@@ -105,6 +105,7 @@ def main() -> None:
         subprocess.run([str(REFERENCE_DOLMA), "-c", str(root / "config.yaml"), "tokens"], check=True,
                        capture_output=True)
         ids = tokens_by_id(root / "tokens")
+        shutil.copytree(root / "tokens", FIXTURE / "dolma_shards")  # as dolma wrote them: no run record beside
     (FIXTURE / "tokens_by_id.json").write_text(json.dumps(ids, sort_keys=True) + "\n")
     print(f"{len(ids)} documents tokenized by dolma 1.2.1")
 

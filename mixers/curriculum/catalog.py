@@ -16,7 +16,7 @@ import numpy as np
 
 from dolma_py.errors import ConfigError
 from dolma_py.io.paths import expand, is_s3
-from dolma_py.tokens.shards import RECORD_NAME
+from dolma_py.tokens.shards import RECORD_NAME, read_index
 from mixers.curriculum.manifest import TOKEN_DTYPES, ShardInfo
 from mixers.curriculum.spec import CurriculumSpec, split_pool_name
 
@@ -108,17 +108,43 @@ def _source_paths(name: str, patterns: list[str]) -> list[str]:
     return shards
 
 
-def _source_dtype(spec: CurriculumSpec, name: str, records: list[dict | None]) -> str:
+def index_dtype(npy_path: str) -> str | None:
+    """The dtype of a shard without a run record (dolma 1.2.1's `dolma tokens` writes none), from its `.csv.gz`
+    index: file size over the last end offset; None when there is no index. A size that fits neither is an error."""
+    index = npy_path.removesuffix(".npy") + ".csv.gz"
+    if not os.path.exists(index):
+        return None
+    try:
+        end = max((row.end for row in read_index(index)), default=0)
+    except (OSError, ValueError, EOFError) as err:
+        raise ConfigError(f"{index}: unreadable shard index ({err})") from None
+    size = os.path.getsize(npy_path)
+    for dtype in TOKEN_DTYPES:
+        if end and size == end * np.dtype(dtype).itemsize:
+            return dtype
+    raise ConfigError(
+        f"{npy_path}: {size} bytes hold no whole {' or '.join(TOKEN_DTYPES)} shard ending at token {end} of its index"
+    )
+
+
+def _source_dtype(spec: CurriculumSpec, name: str, paths: list[str], records: list[dict | None]) -> str:
+    """The dtype the run records, or the shard indexes (for dolma's shards), say; a declared one must agree."""
     declared = spec.sources[name].dtype or spec.dtype
-    found = {r["dtype"] for r in records if r is not None and "dtype" in r}
+    found = {}
+    for path, record in zip(paths, records, strict=True):
+        inferred = record.get("dtype") if record is not None else index_dtype(path)
+        if inferred is not None:
+            found.setdefault(inferred, path)
     if len(found) > 1:
         raise ConfigError(f"source {name!r}: mismatched dtypes: its shards were written as {sorted(found)}")
     if declared is not None and found and declared not in found:
-        raise ConfigError(f"source {name!r}: dtype {declared} is declared but its shards were written as {found.pop()}")
-    dtype = declared or (found.pop() if found else None)
+        written, path = next(iter(found.items()))
+        raise ConfigError(f"source {name!r}: dtype {declared} is declared but {path} was written as {written}")
+    dtype = declared or next(iter(found), None)
     if dtype is None:
         raise ConfigError(
-            f"source {name!r}: dtype unknown (no {RECORD_NAME} beside its shards); set sources.{name}.dtype"
+            f"source {name!r}: dtype unknown (no {RECORD_NAME} and no .csv.gz index beside its shards); "
+            f"set sources.{name}.dtype"
         )
     if dtype not in TOKEN_DTYPES:
         raise ConfigError(f"source {name!r}: dtype must be one of {TOKEN_DTYPES}, got {dtype!r}")
@@ -151,7 +177,7 @@ def build_catalog(spec: CurriculumSpec) -> Catalog:
     for name, source in spec.sources.items():
         paths = _source_paths(name, source.paths)
         records = [_read_record(os.path.dirname(p), record_cache) for p in paths]
-        dtype = np.dtype(_source_dtype(spec, name, records))
+        dtype = np.dtype(_source_dtype(spec, name, paths, records))
         dtypes[name] = dtype.name
         ids, instances = [], []
         for path in paths:
