@@ -143,7 +143,8 @@ def dolma_filter_shape(documents: Path, count: int, fpr: float) -> dict:
         config = dolma_config(str(root), "sizing", {"documents": {"attribute_name": "d", "key": "$.id"}})
         config["bloom_filter"].update(bloom)
         (root / "config.yaml").write_text(yaml.safe_dump(config))
-        subprocess.run([str(REFERENCE_DOLMA), "-c", str(root / "config.yaml"), "dedupe"], check=True, capture_output=True)
+        command = [str(REFERENCE_DOLMA), "-c", str(root / "config.yaml"), "dedupe"]
+        subprocess.run(command, check=True, capture_output=True)
         header = (root / "sizing.bloom").read_bytes()[:12]
         num_hashers = struct.unpack("<III", header)[2]
         with open(root / "sizing.bloom", "rb") as fh:

@@ -1,4 +1,4 @@
-"""`dolma dedupe` against dolma 1.2.1's own outputs (tests/fixtures/dolma_golden/dedupe, from benchmarks/golden_dedupe.py).
+"""`dolma dedupe` against dolma 1.2.1's own outputs (fixtures/dolma_golden/dedupe, from benchmarks/golden_dedupe.py).
 
 Each case runs dolma's config unchanged. Spans are compared after removing the dolma defects we fix on purpose
 (docs/compatibility.md): paragraph ends past the text, zero-length spans and a paragraph's trailing newline left out

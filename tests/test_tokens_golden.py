@@ -1,4 +1,4 @@
-"""`dolma tokens` with dolma 1.2.1's config unchanged, against the ids dolma itself wrote (benchmarks/golden_tokens.py)."""
+"""`dolma tokens` with dolma 1.2.1's config unchanged, against the ids dolma itself wrote (golden_tokens.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from dolma_py.tokens.shards import read_index
 from dolma_py.tokens.tokenizer import load_tokenizer
 
 GOLDEN = Path(__file__).parent / "fixtures" / "dolma_golden" / "tokens"
-MOOT = ("files_per_process", "ring_size", "tokenizer.refresh", "tokenizer.fast", "tokenizer.segment_before_tokenization")
+MOOT = ("files_per_process", "ring_size", "tokenizer.refresh", "tokenizer.fast",
+        "tokenizer.segment_before_tokenization")
 
 
 def _setup(tmp_path: Path, **changes: object) -> Path:
