@@ -90,3 +90,39 @@ def test_compression_keys_and_moot_keys(corpus: Path, capsys: pytest.CaptureFixt
     (corpus / "c.yaml").write_text(yaml.safe_dump(config))
     assert cli.main(["-c", str(corpus / "c.yaml"), "dedupe", "--overwrite"]) == 2
     assert "compression.input='zst' contradicts the suffix" in capsys.readouterr().err
+
+
+def test_bloom_filter_on_s3_is_fetched_and_written_back(s3_bucket: str, tmp_path: Path) -> None:
+    from dolma_py.io.storage import s3_client
+
+    shutil.copytree(GOLDEN / "documents", tmp_path / "documents")
+    remote = f"s3://{s3_bucket}/filters/paragraphs.bin"
+    config = yaml.safe_load((GOLDEN / "paragraphs" / "config.yaml").read_text().replace("{root}", str(tmp_path)))
+    config["bloom_filter"]["file"] = remote
+    config["documents"] = [str(tmp_path / "documents" / "part-0.jsonl.gz")]
+    config["work_dir"] = {"output": str(tmp_path / "work-a")}
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(config))
+    assert cli.main(["-c", str(tmp_path / "a.yaml"), "dedupe"]) == 0
+    keys = {o["Key"] for o in s3_client().list_objects_v2(Bucket=s3_bucket)["Contents"]}
+    assert keys == {"filters/paragraphs.bin", "filters/paragraphs.bin.meta.json"}
+
+    # another machine (another work dir) continues from the filter on S3: part-0's paragraphs are now known
+    config["documents"] = [str(tmp_path / "documents" / "*.jsonl.gz")]
+    config["work_dir"] = {"output": str(tmp_path / "work-b")}
+    config["dedupe"]["name"] = "second"
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(config))
+    assert cli.main(["-c", str(tmp_path / "b.yaml"), "dedupe"]) == 0
+    first = flagged(tmp_path, "second", "dup_paragraphs")
+    with gzip.open(tmp_path / "documents" / "part-0.jsonl.gz", "rt") as fh:
+        part0 = {d["id"] for d in map(json.loads, fh) if d["text"].strip()}
+    assert part0 <= {doc_id for doc_id, _, _ in first}
+
+    # decontamination reads the S3 filter without changing it
+    before = s3_client().head_object(Bucket=s3_bucket, Key="filters/paragraphs.bin")["ETag"]
+    config["bloom_filter"]["read_only"] = True
+    config["dedupe"]["name"] = "decon"
+    config["work_dir"] = {"output": str(tmp_path / "work-c")}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    assert cli.main(["-c", str(tmp_path / "c.yaml"), "dedupe"]) == 0
+    assert s3_client().head_object(Bucket=s3_bucket, Key="filters/paragraphs.bin")["ETag"] == before
+    assert flagged(tmp_path, "decon", "dup_paragraphs") >= first

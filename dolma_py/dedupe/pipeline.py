@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from functools import partial
 
 from dolma_py.config.dedupe import DedupeConfig
+from dolma_py.dedupe import remote_filter
 from dolma_py.dedupe.filters import PartitionedFilter, check_sidecar, filter_exists
 from dolma_py.dedupe.keys import KeySpec, hash_file
 from dolma_py.dedupe.output import write_attributes
 from dolma_py.dedupe.plan import DedupeJob, plan, summary_path
-from dolma_py.dedupe.session import Session
+from dolma_py.dedupe.session import SaveFilter, Session
 from dolma_py.errors import ConfigError
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
 from dolma_py.exec.units import Unit, UnitResult
+from dolma_py.io.paths import is_s3
 
 _READ_ONLY_FILTERS: dict[tuple[str, int], PartitionedFilter] = {}
 
@@ -49,10 +52,12 @@ def run_read_only(config: DedupeConfig, units: list[Unit], where: str | None, pr
     return run_stage("dedupe", units, partial(apply_file, job), options, where)
 
 
-def run_writable(config: DedupeConfig, units: list[Unit], where: str | None, progress: bool) -> RunSummary:
+def run_writable(
+    config: DedupeConfig, units: list[Unit], where: str | None, progress: bool, mirror: SaveFilter | None = None
+) -> RunSummary:
     """Insert files in order (locally or into Ray actors), resuming from the last checkpoint."""
     started = time.monotonic()
-    session = Session(config, units, overwrite=config.overwrite)
+    session = Session(config, units, overwrite=config.overwrite, mirror=mirror)
     summary = RunSummary(command="dedupe", units_total=len(units), units_skipped=len(units) - len(session.todo))
     if session.finished:
         print(f"dedupe: all {len(units)} files are already in the filter; nothing to do "
@@ -78,6 +83,13 @@ def run_dedupe(config: DedupeConfig, *, progress: bool = True) -> tuple[RunSumma
     """Plan and run `dolma dedupe`; returns the summary and where it was written."""
     units = plan(config)
     where = summary_path(units)
+    bloom = config.bloom_filter
+    mirror = None
+    if is_s3(bloom.file):
+        local = remote_filter.fetch(bloom.file, bloom.partitions, config.work_dir.output, read_only=bloom.read_only)
+        if not bloom.read_only:
+            mirror = partial(remote_filter.upload, bloom.file, bloom.partitions)
+        config = replace(config, bloom_filter=replace(bloom, file=local))
     if config.bloom_filter.read_only:
         return run_read_only(config, units, where, progress), where
-    return run_writable(config, units, where, progress), where
+    return run_writable(config, units, where, progress, mirror), where

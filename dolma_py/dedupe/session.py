@@ -36,8 +36,12 @@ SaveFilter = Callable[[str], None]
 class Session:
     """Opens the checkpoint state (resuming, or starting over with --overwrite) and commits progress."""
 
-    def __init__(self, config: DedupeConfig, units: list[Unit], overwrite: bool) -> None:
+    def __init__(
+        self, config: DedupeConfig, units: list[Unit], overwrite: bool, mirror: SaveFilter | None = None
+    ) -> None:
+        """`mirror` copies a committed filter (by base path) to where the user keeps it, e.g. S3."""
         self.config = config
+        self.mirror = mirror
         self.partitions = config.bloom_filter.partitions
         self.bloom_file = config.bloom_filter.file
         self.state = CheckpointState(state_directory(config), self.partitions)
@@ -141,6 +145,8 @@ class Session:
         self.progress.generation = new
         self.progress.finished = False
         self.state.commit(self.progress)
+        if self.mirror is not None:
+            self.mirror(self.state.filter_base(new))
         if old > 0:
             self.state.remove_generation(old)
         self.dirty = False
@@ -154,6 +160,8 @@ class Session:
         for src, dst in zip(partition_paths(source, self.partitions), targets, strict=False):
             link_or_copy(src, dst)
         write_sidecar(self.bloom_file, self.spec.hashing_identity())
+        if self.mirror is not None:
+            self.mirror(self.bloom_file)
         self.progress.finished = True
         self.state.commit(self.progress)
 
