@@ -14,7 +14,7 @@ import orjson
 
 from dolma_py.config.tag import TagConfig, TaggerSpec
 from dolma_py.data import Document
-from dolma_py.errors import ConfigError, DataError
+from dolma_py.errors import ConfigError, DataError, DolmaError
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io import paths
@@ -54,6 +54,10 @@ def check_taggers(config: TagConfig) -> None:
             inspect.signature(cls).bind(**dict(spec.options))
         except TypeError as err:
             raise ConfigError(f"tagger {spec.name!r}: {err}") from None
+        try:  # built once here too, so a missing model or list file fails before any file is read
+            create_tagger(spec.name, dict(spec.options))
+        except (DolmaError, ValueError, OSError) as err:
+            raise ConfigError(f"tagger {spec.name!r}: {err}") from None
 
 
 def output_paths(config: TagConfig, doc_path: str, pattern_index: int, experiments: list[str]) -> tuple[str, ...]:
@@ -80,12 +84,12 @@ def plan(config: TagConfig) -> list[Unit]:
     return [units[key] for key in sorted(units)]
 
 
-_TAGGER_CACHE: dict[tuple[Any, ...], list[tuple[str, list[BaseTagger]]]] = {}
+_TAGGER_CACHE: dict[tuple[str, tuple[str, ...]], list[tuple[str, list[BaseTagger]]]] = {}
 
 
 def _load_taggers(job: TagJob) -> list[tuple[str, list[BaseTagger]]]:
     """Taggers are built once per process and reused across units (models stay loaded)."""
-    cache_key = (job.experiments, job.tagger_modules)
+    cache_key = (repr(job.experiments), job.tagger_modules)  # repr: options may hold lists and mappings
     if cache_key not in _TAGGER_CACHE:
         load_tagger_modules(job.tagger_modules)
         _TAGGER_CACHE[cache_key] = [
