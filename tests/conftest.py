@@ -134,11 +134,12 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    """Every file under `root` (relative path -> bytes), excluding run summaries."""
+    """Every file under `root` (relative path -> bytes), excluding run summaries and completion markers (which
+    record the inputs' paths and mtimes, not data)."""
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and "summary" not in p.name
+        if p.is_file() and "summary" not in p.name and not (p.name.startswith(".") and p.name.endswith(".done"))
     }
 
 

@@ -78,7 +78,7 @@ def run(tmp: Path, config: dict[str, Any], name: str = "mix.yaml") -> tuple[list
 
 def output_docs(out: Path, name: str = "mix") -> list[dict[str, Any]]:
     docs = []
-    for shard in sorted(out.glob(f"{name}-*.jsonl*")):
+    for shard in sorted(out.glob(f"{name}-*.json*")):
         data = shard.read_bytes()
         if shard.suffix == ".gz":
             data = gzip.decompress(data)
@@ -132,7 +132,7 @@ def test_dolma_config_runs_unchanged(tmp_path: Path) -> None:
     assert by_id["d0-008"]["metadata"] == {"provenance": "part-0.jsonl.gz:9", "url": "http://x/d0-008"}
     assert by_id["d1-018"]["text"] == "Document 18 of file 1. word word word word héllo wörld "
     report_file = json.loads((out / "_dolma_mix_report_mix.json").read_text())
-    assert report_file["documents_out"] == len(docs) and report_file["shards"][0]["file"] == "mix-0000.jsonl.gz"
+    assert report_file["documents_out"] == len(docs) and report_file["shards"][0]["file"] == "mix-0000.json.gz"
 
 
 def test_jsonpath_and_jq_select_the_same_documents(tmp_path: Path) -> None:
@@ -228,9 +228,9 @@ def test_shards_respect_max_size_and_keep_input_order(tmp_path: Path) -> None:
     docs = make_corpus(tmp_path, files=3, docs=60)
     out = tmp_path / "out"
     (report,), _ = run(tmp_path, {"streams": [stream(tmp_path, out, output={"max_size_in_bytes": 1500})]})
-    shards = sorted(out.glob("mix-*.jsonl.gz"))
+    shards = sorted(out.glob("mix-*.json.gz"))
     assert len(shards) == len(report.shards) > 3
-    assert [s.name for s in shards] == [f"mix-{i:04d}.jsonl.gz" for i in range(len(shards))]
+    assert [s.name for s in shards] == [f"mix-{i:04d}.json.gz" for i in range(len(shards))]
     for shard in shards:
         size = shard.stat().st_size
         assert size <= 1500 or len(gzip.decompress(shard.read_bytes()).splitlines()) == 1
@@ -292,24 +292,25 @@ def test_resume_skip_and_overwrite(tmp_path: Path) -> None:
         run(tmp_path, changed, "changed.yaml")
     (report,), _ = run(tmp_path, {**changed, "overwrite": True}, "changed.yaml")
     assert report.status == "done" and len(report.shards) == 1
-    assert sorted(p.name for p in out.glob("mix-*")) == ["mix-0000.jsonl.gz"]
+    assert sorted(p.name for p in out.glob("mix-*")) == ["mix-0000.json.gz"]
     assert len(report.removed_stale) > 0
 
 
 def test_jq_errors_are_counted_or_fail_the_file(tmp_path: Path) -> None:
     make_corpus(tmp_path, files=1, docs=20)
     rule = {"syntax": "jq", "include": ['.attributes.meta__info.lang | test("^e")', ".text | test(1)"]}
-    (report,), _ = run(tmp_path, {"streams": [stream(tmp_path, tmp_path / "a", filter=rule)]})
+    lenient = {"streams": [stream(tmp_path, tmp_path / "a", filter=rule)], "fail_on_jq_error": False}
+    (report,), _ = run(tmp_path, lenient)
     assert report.status == "done"
     assert report.jq_errors == {"include[1]": report.dropped["include"]} and report.dropped["include"] == 4
     (report,), _ = run(
-        tmp_path, {"streams": [stream(tmp_path, tmp_path / "b", filter=rule)], "fail_on_jq_error": True}, "fail.yaml"
-    )
+        tmp_path, {"streams": [stream(tmp_path, tmp_path / "b", filter=rule)]}, "fail.yaml"
+    )  # the default, as in dolma
     assert report.status == "failed" and "jq error in include[1]" in (report.error or "")
     assert "part-0.jsonl.gz:1:" in (report.error or "")
 
 
-@pytest.mark.parametrize(("codec", "suffix"), [("zst", ".jsonl.zst"), ("", ".jsonl")])
+@pytest.mark.parametrize(("codec", "suffix"), [("zst", ".json.zst"), ("", ".json")])
 def test_output_codecs(tmp_path: Path, codec: str, suffix: str) -> None:
     docs = make_corpus(tmp_path, files=2, docs=10)
     out = tmp_path / "out"
@@ -379,5 +380,5 @@ def test_parquet_documents_join_tagged_attributes(tmp_path: Path) -> None:
     }
     (tmp_path / "mix.yaml").write_text(yaml.safe_dump(config))
     run_mix(load_config(MixConfig, str(tmp_path / "mix.yaml"), {}))
-    rows = read_jsonl(tmp_path / "out" / "long-0000.jsonl.gz")
+    rows = read_jsonl(tmp_path / "out" / "long-0000.json.gz")
     assert [row["id"] for row in rows] == ["p0", "p2", "p4"]

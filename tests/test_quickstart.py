@@ -29,7 +29,7 @@ def test_quickstart_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixtu
     )
     assert flagged > 0, "the sample corpus repeats paragraphs, so dedupe must flag some"
 
-    mixed = [row for path in sorted((tmp_path / "mixed").rglob("*.jsonl.gz")) for row in read_jsonl(path)]
+    mixed = [row for path in sorted((tmp_path / "mixed").rglob("*.json.gz")) for row in read_jsonl(path)]
     total = sum(len(read_jsonl(path)) for path in docs)
     assert 0 < len(mixed) < total, "the mix filters drop spam and blocklisted pages"
     assert any("|||EMAIL_ADDRESS|||" in row["text"] for row in mixed)

@@ -204,7 +204,7 @@ def test_bad_line_fails_the_unit_naming_file_and_line(
     rows = read_jsonl(tmp_path / "attributes" / "e" / "bad.jsonl")
     assert len(rows) == 2 and rows[0]["id"] == "a" and rows[1]["attributes"] == {}
     summary = json.loads((tmp_path / "attributes" / "e" / "_dolma_tag_summary.json").read_text())
-    assert summary["bad_lines"] == 1 and summary["units_skipped"] == 1
+    assert summary["bad_lines"] == 1 and summary["units_skipped"] == 1 and summary["lenient"] == ["skip_bad_lines"]
 
 
 def test_truncated_and_empty_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

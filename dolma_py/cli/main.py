@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         from dolma_py.config.loader import load_config, parse_overrides
 
         config = load_config(module.CONFIG, config_path, parse_overrides(module.CONFIG, args))
-        return module.run(config)
+        from dolma_py.exec.lenient import lenient_run
+
+        with lenient_run(config):  # every run summary names the options that keep or drop data on bad input
+            return module.run(config)
     except DolmaError as err:
         print(f"dolma: error: {err}", file=sys.stderr)
         return 2

@@ -26,6 +26,8 @@ def report(summary: RunSummary, summary_path: str | None) -> int:
     )
     for failure in summary.failures:
         print(f"  failed: {failure['error']}", file=sys.stderr)
+    if summary.lenient:
+        print(f"  lenient options (bad input counted, not failed): {', '.join(summary.lenient)}", file=sys.stderr)
     if summary_path:
         print(f"  summary: {summary_path}", file=sys.stderr)
     return 0 if summary.ok else 1

@@ -6,19 +6,10 @@ import dataclasses
 import math
 from typing import Literal
 
-from dolma_py.config.schema import ExecConfig, WorkDirConfig, option
+from dolma_py.config.schema import CompressionConfig, ExecConfig, WorkDirConfig, option
 
 Syntax = Literal["jsonpath", "jq"]
 
-COMPRESSION_NAMES: dict[str, str | None] = {
-    "gz": "gz",
-    "gzip": "gz",
-    "zst": "zst",
-    "zstd": "zst",
-    "": None,
-    "none": None,
-}
-"""Accepted `compression.input/output` values -> file suffix (None: uncompressed)."""
 
 
 @dataclasses.dataclass
@@ -53,7 +44,7 @@ class SpanReplacementConfig:
 class StreamOutputConfig:
     """Where and how a stream's shards are written."""
 
-    path: str = option(help="directory (local or s3://) receiving <name>-NNNN.jsonl.gz shards")
+    path: str = option(help="directory (local or s3://) receiving <name>-NNNN.json.gz shards (dolma's names)")
     max_size_in_bytes: int = option(2 * 2**30, help="largest shard, in bytes as written (compressed)")
     discard_fields: list[str] = option(default_factory=list, help="top-level fields removed from output documents")
     min_text_length: int | None = option(0, help="drop documents whose stripped text is shorter (UTF-8 bytes)")
@@ -63,19 +54,6 @@ class StreamOutputConfig:
             raise ValueError("'output.max_size_in_bytes' must be >= 1")
         if self.min_text_length is not None and self.min_text_length < 0:
             raise ValueError("'output.min_text_length' must be >= 0")
-
-
-@dataclasses.dataclass
-class CompressionConfig:
-    """dolma's `compression` block: codecs of inputs and outputs ('gz', 'zst' or '' for none)."""
-
-    input: str | None = option(None, help="codec of input files; default: from each file's suffix")
-    output: str | None = option(None, help="codec of the shards: gz (default), zst or '' for none")
-
-    def validate(self) -> None:
-        for name, value in (("input", self.input), ("output", self.output)):
-            if value is not None and value.lower() not in COMPRESSION_NAMES:
-                raise ValueError(f"'compression.{name}' must be one of gz, zst or '' (none), got {value!r}")
 
 
 @dataclasses.dataclass
@@ -112,7 +90,9 @@ class MixConfig(ExecConfig):
     shuffle: bool = option(True, help="accepted for dolma compatibility; shards keep input order, deterministically")
     seed: int = option(0, help="seed of the sample/upsample hashes")
     fail_on_jq_error: bool = option(
-        False, help="fail the input file on a jq runtime error instead of counting it as no match"
+        True,
+        help="a jq runtime error fails its input file (file, line, rule, message), as in dolma; false counts it "
+        "under jq_errors and treats the rule as not matching (named in the run summary's `lenient`)",
     )
 
     def validate(self) -> None:

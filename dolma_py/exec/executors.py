@@ -10,12 +10,13 @@ from typing import Protocol
 
 from dolma_py.errors import DolmaError
 from dolma_py.exec.units import Unit, UnitFunction, UnitResult, run_unit_safely
+from dolma_py.io.atomic import install_termination_handler
 
 
 class Executor(Protocol):
-    """Runs units and yields their results as they finish (in any order)."""
+    """Runs units and yields each with its result as it finishes (in any order)."""
 
-    def run(self, fn: UnitFunction, units: list[Unit]) -> Iterator[UnitResult]: ...
+    def run(self, fn: UnitFunction, units: list[Unit]) -> Iterator[tuple[Unit, UnitResult]]: ...
 
 
 class LocalExecutor:
@@ -26,22 +27,24 @@ class LocalExecutor:
             raise DolmaError(f"processes must be >= 1, got {processes}")
         self.processes = processes
 
-    def run(self, fn: UnitFunction, units: list[Unit]) -> Iterator[UnitResult]:
+    def run(self, fn: UnitFunction, units: list[Unit]) -> Iterator[tuple[Unit, UnitResult]]:
         if self.processes == 1 or len(units) <= 1:
             for unit in units:
-                yield run_unit_safely(fn, unit)
+                yield unit, run_unit_safely(fn, unit)
             return
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.processes, len(units)), mp_context=context) as pool:
+        workers = min(self.processes, len(units))
+        # workers turn SIGTERM into an exception, so a terminated unit aborts its S3 uploads
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=install_termination_handler) as pool:
             pending = {pool.submit(run_unit_safely, fn, unit): unit for unit in units}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     unit = pending.pop(future)
                     try:
-                        yield future.result()
+                        yield unit, future.result()
                     except BrokenProcessPool as err:
-                        yield UnitResult(key=unit.key, error=f"worker process died: {err}")
+                        yield unit, UnitResult(key=unit.key, error=f"worker process died: {err}")
 
 
 class RayExecutor:
@@ -51,7 +54,7 @@ class RayExecutor:
         self.address = address
         self.max_retries = max_retries
 
-    def run(self, fn: UnitFunction, units: list[Unit]) -> Iterator[UnitResult]:
+    def run(self, fn: UnitFunction, units: list[Unit]) -> Iterator[tuple[Unit, UnitResult]]:
         try:
             import ray
         except ImportError as err:
@@ -64,9 +67,9 @@ class RayExecutor:
             done, _ = ray.wait(list(refs), num_returns=1)
             unit = refs.pop(done[0])
             try:
-                yield ray.get(done[0])
+                yield unit, ray.get(done[0])
             except ray.exceptions.RayError as err:
-                yield UnitResult(key=unit.key, error=f"ray task failed after {self.max_retries} retries: {err}")
+                yield unit, UnitResult(key=unit.key, error=f"ray task failed after {self.max_retries} retries: {err}")
 
 
 def make_executor(processes: int, ray_address: str | None) -> Executor:

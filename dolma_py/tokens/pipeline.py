@@ -260,7 +260,7 @@ def run_tokens(config: TokensConfig, progress: bool = True) -> TokensResult:
     result.complete = True
     result.stages = [json.loads(stage1.to_json()), json.loads(stage2.to_json())]
     write_bytes(record_path, json.dumps(asdict(result), indent=2).encode(), compress=False)
-    for stem in stems:
-        for path in outputs_for(stem):
+    for unit in units:  # the intermediates and their completion markers
+        for path in (*unit.outputs, unit.marker):
             remove(path)
     return result

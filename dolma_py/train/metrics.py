@@ -3,7 +3,8 @@
 Records: `{"step", "phase", "lr", "loss", "ce", "grad_norm", "tokens", "tokens_per_s", "mfu"}` for training (step =
 optimizer steps completed), `{"step", "eval": {source: loss}, "eval_loss"}` for evaluation and `{"step", "event"}`
 for phase switches. Resuming from checkpoint k drops what was logged after it (records past step k, and events at
-step k, which come after that checkpoint), so the file always matches the checkpoint.
+step k, which come after that checkpoint), so the file always matches the checkpoint. A final line torn by a kill
+mid-write (no newline, not JSON) is dropped on resume; a bad line anywhere else is an error.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class MetricsLog:
         if not enabled:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        kept = read_metrics(path) if resume_step is not None and path.exists() else []
+        kept = read_metrics(path, drop_torn_tail=True) if resume_step is not None and path.exists() else []
         kept = [r for r in kept if r["step"] < (resume_step or 0) or (r["step"] == resume_step and "event" not in r)]
         write_bytes(str(path), "".join(json.dumps(r) + "\n" for r in kept).encode(), compress=False)
 
@@ -51,14 +52,17 @@ def _console_line(record: dict[str, Any]) -> str:
     )
 
 
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """Every record of a metrics file, in order."""
+def read_metrics(path: Path, *, drop_torn_tail: bool = False) -> list[dict[str, Any]]:
+    """Every record of a metrics file, in order; `drop_torn_tail` skips a final unterminated line that is not JSON
+    (what a process killed mid-write leaves), while any other bad line is still a `DataError`."""
     records = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for line_no, line in enumerate(f, 1):
             if line.strip():
                 try:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as err:
+                    if drop_torn_tail and not line.endswith("\n"):  # only the last line can lack one
+                        break
                     raise DataError(str(path), line_no, f"not a JSON record ({err})") from None
     return records

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dolma_py.exec.units import Unit, UnitResult
-from dolma_py.io.atomic import atomic_write, write_bytes
+from dolma_py.io.atomic import atomic_write
 from dolma_py.io.storage import open_raw
 
 _COPY_BLOCK = 8 << 20
@@ -28,7 +28,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class ShardTask:
-    """One shard: the part segments it concatenates, and the marker written after it (its completeness proof)."""
+    """One shard: the part segments it concatenates, and its unit's completion marker (in the staging directory)."""
 
     path: str
     marker: str
@@ -70,7 +70,7 @@ def merge_segments(chunks: list[tuple[str, int, int, int]]) -> tuple[Segment, ..
 
 
 def write_shard(unit: Unit) -> UnitResult:
-    """Concatenate a shard's segments into its file, then write its marker."""
+    """Concatenate a shard's segments into its file (the runner writes its marker after)."""
     task: ShardTask = unit.params
     with atomic_write(task.path, compress=False) as out:
         for segment in task.segments:
@@ -83,5 +83,4 @@ def write_shard(unit: Unit) -> UnitResult:
                         raise OSError(f"{segment.part} ends before byte {segment.offset + segment.length}")
                     out.write(block)
                     remaining -= len(block)
-    write_bytes(task.marker, b"", compress=False)
     return UnitResult(key=unit.key, documents=task.documents, counters={"shard_bytes": task.size})

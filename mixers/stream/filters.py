@@ -2,8 +2,8 @@
 
 dolma's order is kept: include rules are tried in order until one matches (no include rules: keep), then exclude
 rules in order until one matches. Only the rules dolma would evaluate are evaluated, so jq runtime errors are
-counted exactly where dolma would have failed. A jq runtime error counts as "no match" for its rule (unless the
-run asks to fail on them) and is counted under `jq_errors.<rule>`.
+raised exactly where dolma raises them. A jq runtime error fails the file, as in dolma (`JqFailure` names the rule
+and its expression); with `fail_on_jq_error: false` it counts as "no match" instead, under `jq_errors.<rule>`.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ _jq = lru_cache(maxsize=None)(JqProgram)
 
 
 class JqFailure(Exception):
-    """A jq runtime error when the run fails on them; names the rule."""
+    """A jq runtime error when the run fails on them; names the rule and its expression."""
 
-    def __init__(self, rule: str, error: str) -> None:
-        super().__init__(f"jq error in {rule}: {error}")
+    def __init__(self, rule: str, expression: str, error: str) -> None:
+        super().__init__(f"jq error in {rule} {expression!r}: {error}")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class DocFilter:
                 return judge(program.outputs(document))
             except JqRuntimeError as err:
                 if fail:
-                    raise JqFailure(key, str(err)) from None
+                    raise JqFailure(key, expression, str(err)) from None
                 counters[f"jq_errors.{key}"] += 1
                 return False
 
@@ -111,7 +111,7 @@ def compile_span_rules(
         if config.syntax == "jsonpath":
             select = _jsonpath(config.span).find
         else:
-            select = _jq_selector(key, _jq(config.span), counters, fail_on_jq_error)
+            select = _jq_selector(key, config.span, counters, fail_on_jq_error)
         rules.append(
             SpanRule(
                 expression=config.span,
@@ -124,13 +124,15 @@ def compile_span_rules(
     return rules
 
 
-def _jq_selector(key: str, program: JqProgram, counters: Counter[str], fail: bool) -> Callable[[Any], list[Any]]:
+def _jq_selector(key: str, expression: str, counters: Counter[str], fail: bool) -> Callable[[Any], list[Any]]:
+    program = _jq(expression)
+
     def select(document: Any) -> list[Any]:
         try:
             return program.outputs(document)
         except JqRuntimeError as err:
             if fail:
-                raise JqFailure(key, str(err)) from None
+                raise JqFailure(key, expression, str(err)) from None
             counters[f"jq_errors.{key}"] += 1
             return []
 

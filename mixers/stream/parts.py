@@ -20,7 +20,8 @@ ZSTD_LEVEL = 3
 CHUNK_TARGET_BYTES = 8 << 20
 """Uncompressed bytes per chunk (capped by the shard size); large enough that compression ratio is unaffected."""
 
-SHARD_SUFFIX = {"gz": ".jsonl.gz", "zst": ".jsonl.zst", None: ".jsonl"}
+SHARD_SUFFIX = {"gz": ".json.gz", "zst": ".json.zst", None: ".json"}
+"""dolma 1.2.1's shard names: `<stream>-0000.json.gz` (`.json.zst`, `.json` by `compression.output`)."""
 
 
 def compress(data: bytes, codec: str | None) -> bytes:

@@ -1,10 +1,13 @@
 """`dolma mix` as two stages: parts (one unit per input file), then shards (one unit per output shard).
 
 Per stream, parts and manifests live in `<output>/.mix_parts/<stream>-<fingerprint>/`, where the fingerprint
-hashes everything that decides their contents; shard units write a marker there after their shard. Both kinds
-of unit are complete when their outputs exist, so an interrupted run resumes where it stopped. When a stream is
-done its report `_dolma_mix_report_<stream>.json` is written and the staging directory removed; a later run
-skips the stream if the report matches its config and inputs, and refuses to mix stale outputs otherwise.
+hashes everything that decides their contents; shard units keep their completion markers there. Units are
+complete when their outputs exist and their markers match the config and the inputs' current size and mtime (ETag
+on S3), so an interrupted run resumes where it stopped and re-tagged attributes or regenerated documents are redone.
+When a stream is done its report `_dolma_mix_report_<stream>.json` is written, then its marker (the same record, over
+every document and attribute file), and the staging directory removed. A later run skips the stream if both match,
+redoes it if only the inputs' contents changed, and refuses to mix over outputs of another config or input list.
+The whole run holds the lock on every stream's output directory.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from typing import Any
 import orjson
 import xxhash
 
-from dolma_py.config.mix import COMPRESSION_NAMES, MixConfig, StreamConfig
+from dolma_py.config.mix import MixConfig, StreamConfig
+from dolma_py.config.schema import COMPRESSION_NAMES
 from dolma_py.errors import ConfigError
+from dolma_py.exec.lenient import lenient_options
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
-from dolma_py.exec.units import Unit
+from dolma_py.exec.units import Unit, input_states
 from dolma_py.io import paths
 from dolma_py.io.atomic import write_bytes
 from dolma_py.io.documents import open_read
+from dolma_py.io.lock import run_lock
 from dolma_py.io.storage import exists, list_files, remove
 from mixers.stream.assemble import ShardTask, merge_segments, pack, write_shard
 from mixers.stream.filters import DocFilter, compile_span_rules
@@ -62,6 +68,12 @@ class StreamPlan:
 
     def shard_path(self, index: int) -> str:
         return paths.join(self.config.output.path, f"{self.name}-{index:04d}{self.shard_suffix}")
+
+    @property
+    def unit(self) -> Unit:
+        """The whole stream as one unit: every documents and attribute file in, the report out (marker beside it)."""
+        inputs = tuple(path for task in self.tasks for path in (task.doc_path, *task.attribute_paths))
+        return Unit(key=self.name, inputs=inputs, outputs=(self.report_path,))
 
 
 def _codec(value: str | None, default: str | None) -> str | None:
@@ -116,19 +128,28 @@ def _previous_report(plan: StreamPlan) -> dict[str, Any] | None:
 
 
 def _check_resume(plan: StreamPlan, overwrite: bool) -> None:
-    """Mark a stream done when its report matches; refuse to mix over outputs of another config."""
+    """Mark a stream done when its report and marker match; refuse to mix over outputs of another config."""
     if overwrite:
         return
     previous = _previous_report(plan)
     if previous is None:
         return
     if previous.get("fingerprint") == plan.job.fingerprint() and previous.get("inputs_digest") == plan.inputs_digest:
-        plan.status = "skipped"
-        return
+        if plan.unit.is_complete(plan.job.fingerprint(), strict=plan.job.fail_on_jq_error):
+            plan.status = "skipped"
+        return  # same config and input list, but an input changed (or the marker is missing): redo the stream
     raise ConfigError(
         f"stream {plan.name!r}: {plan.report_path} was written by a run with a different config or inputs; "
         "pass --overwrite to redo it, or choose another output path"
     )
+
+
+def _input_states(plan: StreamPlan) -> dict[str, list[Any]] | None:
+    """The stream's input states before any work (None when a file is missing: its unit reports that)."""
+    try:
+        return input_states(plan.unit.inputs)
+    except Exception:  # noqa: BLE001 - the failing file's own unit gives the error
+        return None
 
 
 def _read_manifests(plan: StreamPlan) -> None:
@@ -153,8 +174,10 @@ def _plan_shards(plan: StreamPlan) -> None:
 
 
 def _remove_stale_shards(plan: StreamPlan) -> list[str]:
-    """Delete this stream's shard files numbered past the new last shard (left by an earlier run)."""
-    pattern = re.compile(rf"{re.escape(plan.name)}-(\d{{4,}})\.jsonl(?:\.gz|\.zst)?\Z")
+    """Delete this stream's shard files not in the new shard list, left by an earlier run: numbered
+    past the new last shard, of another codec, or under the `.jsonl` names of dolma_py before 0.2."""
+    pattern = re.compile(rf"{re.escape(plan.name)}-\d{{4,}}\.jsonl?(?:\.gz|\.zst)?\Z")
+    current = {shard.path.rsplit("/", 1)[-1] for shard in plan.shards}
     directory = plan.config.output.path
     if paths.is_s3(directory):
         prefix = directory.rstrip("/") + "/"
@@ -163,8 +186,7 @@ def _remove_stale_shards(plan: StreamPlan) -> list[str]:
         names = os.listdir(directory) if os.path.isdir(directory) else []
     removed = []
     for name in sorted(names):
-        found = pattern.match(name)
-        if found and int(found.group(1)) >= len(plan.shards):
+        if pattern.match(name) and name not in current:
             remove(paths.join(directory, name))
             removed.append(name)
     return removed
@@ -183,10 +205,21 @@ def _remove_staging(plan: StreamPlan) -> None:
 
 
 def run_mix(config: MixConfig, *, progress: bool = True) -> tuple[list[StreamReport], list[RunSummary]]:
-    """Plan, run both stages, and write one report per completed stream."""
+    """Plan, lock every stream's output directory, run both stages, and write one report per completed stream."""
     plans = [plan_stream(stream, config) for stream in config.streams]
+    with run_lock([plan.report_path for plan in plans], "mix"):
+        return _run_locked(config, plans, progress)
+
+
+def _run_locked(
+    config: MixConfig, plans: list[StreamPlan], progress: bool
+) -> tuple[list[StreamReport], list[RunSummary]]:
     for plan in plans:
         _check_resume(plan, config.overwrite)
+    states = {plan.name: _input_states(plan) for plan in plans if plan.status == "pending"}
+    for plan in plans:
+        if plan.status == "pending":
+            remove(plan.unit.marker)  # an old marker must not vouch for a report this run rewrites
     options = ExecOptions(config.processes, config.ray_address, config.overwrite, progress)
     active = [plan for plan in plans if plan.status == "pending"]
 
@@ -213,9 +246,10 @@ def run_mix(config: MixConfig, *, progress: bool = True) -> tuple[list[StreamRep
     shard_units = [
         Unit(
             key=shard.path,
-            inputs=tuple(s.part for s in shard.segments),
-            outputs=(shard.path, shard.marker),
+            inputs=tuple(dict.fromkeys(s.part for s in shard.segments)),
+            outputs=(shard.path,),
             params=shard,
+            marker_path=shard.marker,
         )
         for plan in active
         if plan.status == "pending"
@@ -241,7 +275,12 @@ def run_mix(config: MixConfig, *, progress: bool = True) -> tuple[list[StreamRep
             continue
         report = StreamReport.build(plan)
         report.removed_stale = _remove_stale_shards(plan)
+        report.lenient = lenient_options(config)
         write_bytes(plan.report_path, report.to_json(), compress=False)
+        state = states[plan.name]
+        if state is not None:
+            marker = plan.unit.marker_record(plan.job.fingerprint(), state, lenient_used=bool(report.jq_errors))
+            write_bytes(plan.unit.marker, orjson.dumps(marker, option=orjson.OPT_SORT_KEYS), compress=False, sync=False)
         _remove_staging(plan)
         plan.status = "done"
         reports.append(report)

@@ -7,17 +7,17 @@ so a file's output depends only on the file and the stream's config, whichever p
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from dolma_py.config.mix import FilterConfig, SpanReplacementConfig
 from dolma_py.errors import DataError
+from dolma_py.exec.fingerprint import fingerprint
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import atomic_write, write_bytes
 from dolma_py.io.documents import iter_lines, iter_parquet_rows
@@ -60,9 +60,9 @@ class StreamJob:
     fail_on_jq_error: bool
 
     def fingerprint(self) -> str:
-        """A short hash of the job (and the part format), naming the stream's staging directory."""
-        payload = orjson.dumps({"version": FORMAT_VERSION, **asdict(self)}, option=orjson.OPT_SORT_KEYS)
-        return hashlib.sha256(payload).hexdigest()[:16]
+        """A short hash of the job (and the part format), naming the stream's staging directory; like every config
+        fingerprint it leaves out `fail_on_jq_error`, so a lenient rerun reuses the parts a strict run finished."""
+        return fingerprint(FORMAT_VERSION, self)[:16]
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class StreamReport:
     rules: dict[str, str] = field(default_factory=dict)
     shards: list[dict[str, Any]] = field(default_factory=list)
     removed_stale: list[str] = field(default_factory=list)
+    lenient: list[str] = field(default_factory=list)
 
     @classmethod
     def build(cls, plan: StreamPlan) -> StreamReport:
@@ -119,6 +120,8 @@ def print_table(reports: list[StreamReport], out: TextIO | None = None) -> None:
         for key, count in r.dropped.items():
             rule = f"  {r.rules[key]}" if key in r.rules else _REASONS.get(key, "")
             print(f"  {r.stream}: dropped {count:,} by {key}{rule}", file=out)
+        if r.lenient:
+            print(f"  {r.stream}: lenient options (bad input counted, not failed): {', '.join(r.lenient)}", file=out)
         for key, count in r.jq_errors.items():
             print(f"  {r.stream}: {count:,} jq errors in {key}  {r.rules.get(key, '')} (counted as no match)", file=out)
         if r.status != "failed":

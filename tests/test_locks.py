@@ -1,0 +1,140 @@
+"""Run locks: a second run on the same outputs is refused while the first lives; a dead run's lock is taken over,
+locally (flock) and on S3 (conditional put plus lease)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, write_documents
+
+from dolma_py.cli.main import main
+from dolma_py.exec.runner import ExecOptions, run_stage
+from dolma_py.exec.units import Unit, UnitResult
+from dolma_py.io.lock import LOCK_NAME, LockedError, S3Lock, run_lock
+
+_HOLD = """
+import sys, time
+from dolma_py.io.lock import run_lock
+with run_lock([sys.argv[1]], "tag"):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def _hold(path: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(path)], env=env, stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"locked\n"
+    return proc
+
+
+def _noop(unit: Unit) -> UnitResult:
+    Path(unit.outputs[0]).write_text("x")
+    return UnitResult(key=unit.key)
+
+
+def test_second_run_on_the_same_outputs_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = tmp_path / "documents"
+    write_documents(docs / "a.jsonl.gz", [{"id": "a", "text": "hello", "source": "s"}])
+    holder = _hold(tmp_path / "attributes" / "e" / "a.jsonl.gz")  # a live run on the same output directory
+    try:
+        lock = json.loads((tmp_path / "attributes" / "e" / LOCK_NAME).read_text())
+        assert lock["pid"] == holder.pid and lock["host"] == socket.gethostname() and lock["command"] == "tag"
+        args = ["tag", "--documents", str(docs / "*"), "--taggers", "char_length_v1", "--experiment", "e"]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "is locked by another dolma run" in err and f"pid {holder.pid}" in err
+        assert not (tmp_path / "attributes" / "e" / "a.jsonl.gz").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder died without releasing: its lock file is left, and the next run takes it over
+    assert (tmp_path / "attributes" / "e" / LOCK_NAME).exists()
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "attributes" / "e" / "_dolma_tag_summary.json").read_text())
+    assert summary["units_done"] == 1 and summary["recovered_locks"][0]["pid"] == holder.pid
+    assert not (tmp_path / "attributes" / "e" / LOCK_NAME).exists()  # released at the end
+
+
+def test_stale_lock_with_a_dead_pid_is_recovered(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    pid = int(dead.stdout)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_NAME).write_text(json.dumps({"command": "mix", "pid": pid, "host": socket.gethostname()}))
+    unit = Unit("k", (), (str(out / "a.txt"),))
+    summary = run_stage("copy", [unit], _noop, ExecOptions(progress=False))
+    assert summary.units_done == 1 and summary.recovered_locks == [
+        {"directory": str(out), "command": "mix", "pid": pid, "host": socket.gethostname()}
+    ]
+
+
+def test_locks_nest_within_one_process_but_not_across(tmp_path: Path) -> None:
+    with run_lock([str(tmp_path / "a.txt")], "mix"):
+        with run_lock([str(tmp_path / "b.txt")], "mix shards"):  # a stage inside the locked run
+            pass
+        assert (tmp_path / LOCK_NAME).exists()  # still held by the outer run
+        proc = subprocess.run(
+            [sys.executable, "-c", _HOLD, str(tmp_path / "c.txt")],
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode != 0 and b"is locked by another dolma run" in proc.stderr
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_s3_lock_conditional_put_and_lease(s3_bucket: str) -> None:
+    from dolma_py.io.storage import s3_client
+
+    prefix = f"s3://{s3_bucket}/out"
+    first = S3Lock(prefix, "mix", lease_seconds=2.0)
+    first.acquire()
+    body = json.loads(s3_client().get_object(Bucket=s3_bucket, Key=f"out/{LOCK_NAME}")["Body"].read())
+    assert body["pid"] == os.getpid() and body["command"] == "mix"
+    with pytest.raises(LockedError, match="is locked by another dolma run"):
+        S3Lock(prefix, "mix", lease_seconds=2.0).acquire()
+    time.sleep(3.5)  # the heartbeat keeps a live holder's lease fresh
+    with pytest.raises(LockedError):
+        S3Lock(prefix, "mix", lease_seconds=2.0).acquire()
+    first.release()
+    assert "Contents" not in s3_client().list_objects_v2(Bucket=s3_bucket, Prefix="out/")
+
+    dead = S3Lock(prefix, "tag", lease_seconds=1.0)
+    dead.acquire()
+    dead._stop.set()  # the run died: no more heartbeats
+    time.sleep(2.5)
+    taker = S3Lock(prefix, "mix", lease_seconds=1.0)
+    taker.acquire()
+    assert taker.recovered is not None and taker.recovered["command"] == "tag"
+    taker.release()
+
+
+def test_s3_stage_run_takes_and_releases_the_lock(tmp_path: Path, s3_bucket: str) -> None:
+    from dolma_py.io.storage import s3_client
+
+    with run_lock([f"s3://{s3_bucket}/out/a.txt"], "tag"):
+        with pytest.raises(LockedError):
+            S3Lock(f"s3://{s3_bucket}/out", "tag").acquire()
+        keys = [o["Key"] for o in s3_client().list_objects_v2(Bucket=s3_bucket)["Contents"]]
+        assert keys == [f"out/{LOCK_NAME}"]
+    assert "Contents" not in s3_client().list_objects_v2(Bucket=s3_bucket)
+
+
+def test_lock_directories_one_per_output_directory_until_too_many(tmp_path: Path) -> None:
+    from dolma_py.io.lock import MAX_LOCKS, lock_directories
+
+    few = [str(tmp_path / "a" / "x.gz"), str(tmp_path / "a" / "y.gz"), str(tmp_path / "b" / "c" / "z.gz")]
+    assert lock_directories(few) == [str(tmp_path / "a"), str(tmp_path / "b" / "c")]
+    many = [str(tmp_path / "attrs" / f"d{i}" / "x.gz") for i in range(MAX_LOCKS + 1)]
+    assert lock_directories(many) == [str(tmp_path / "attrs")]
+    remote = [f"s3://bkt/out/d{i}/x.gz" for i in range(MAX_LOCKS + 1)]
+    assert lock_directories([*remote, "s3://other/o/x.gz"]) == ["s3://bkt/out", "s3://other/o"]
