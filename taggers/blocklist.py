@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -147,18 +147,26 @@ def _list_lines(path: str) -> Iterator[tuple[int, str]]:
                 raise DataError(path, number, f"blocklist line is not UTF-8 ({err})") from None
 
 
-def load_blocklist(paths: Sequence[str]) -> Blocklist:
-    """Parse every list file; raises `ConfigError` if together they hold no entry."""
-    blocklist = Blocklist()
+def parse_list_files(paths: Sequence[str], add_line: Callable[[str], bool]) -> None:
+    """Feed each line of each list file to `add_line`; lines it rejects (False) are counted in one warning per file.
+
+    Shared by every list tagger, so all read local, s3:// and compressed lists the same way.
+    """
     for path in paths:
         bad_lines = 0
         first_bad = ""
         for number, line in _list_lines(path):
-            if not blocklist.add_line(line):
+            if not add_line(line):
                 bad_lines += 1
                 first_bad = first_bad or f"{path}:{number}: {line.strip()[:200]!r}"
         if bad_lines:
             LOGGER.warning("skipped %d unparseable blocklist lines; first at %s", bad_lines, first_bad)
+
+
+def load_blocklist(paths: Sequence[str]) -> Blocklist:
+    """Parse every list file; raises `ConfigError` if together they hold no entry."""
+    blocklist = Blocklist()
+    parse_list_files(paths, blocklist.add_line)
     if not len(blocklist):
         raise ConfigError(f"blocklist {list(paths)} has no usable entries")
     return blocklist

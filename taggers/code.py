@@ -4,8 +4,8 @@
 `alnum_prop_doc`, `alpha_token_prop_doc`.
 `code_copyright_comments_v1`: span `copyright_notice` (first `/* ... */` block, if it mentions copyright) or
 `comment_block` (leading `//`, `#`, `--` or empty lines), and document value `doc`.
-dolma's `code_secrets_v1` (needs `detect-secrets`) and `code_starcoder_taggers_v1/v2` (need pygments,
-BeautifulSoup and dolma's extension-to-language table) are not provided.
+dolma's other code taggers live in `code_secrets.py` (`code_secrets_v1`), `code_starcoder.py`
+(`code_starcoder_taggers_v1/v2`) and `code_composition.py` (`code_composition`).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dolma_py.errors import ConfigError
 from taggers.base import BaseTagger
 
 ENTRY_POINT_GROUP = "dolma_py.taggers"
@@ -27,6 +28,15 @@ BUILTIN_MODULES = (
     "taggers.code",
     "taggers.fasttext_taggers",
     "taggers.datatrove_adapter",
+    "taggers.url_lists",
+    "taggers.licenses",
+    "taggers.code_secrets",
+    "taggers.code_starcoder",
+    "taggers.code_composition",
+    "taggers.pii_presidio",
+    "taggers.language",
+    "taggers.tokenizer_length",
+    "taggers.punctuation",
 )
 
 TaggerFactory = Callable[..., BaseTagger]
@@ -76,23 +86,51 @@ def _load_builtins() -> None:
 
 
 def load_tagger_modules(modules: Iterable[str]) -> None:
-    """Import user modules so their `@register` decorators run; each is a module name or a .py path."""
+    """Import user modules so their `@register` decorators run; each is a module name, a .py path or a package
+    directory. As in dolma, a path's parent directory goes on `sys.path` (appended, so it shadows nothing), letting
+    the module import its siblings."""
     for module in modules:
         if module in _loaded_modules:
             continue
-        _loaded_modules.add(module)
         if module.endswith(".py") or "/" in module:
-            path = Path(module).resolve()
-            if not path.is_file():
-                raise FileNotFoundError(f"tagger module {module!r} does not exist")
-            mod_name = "dolma_py_user_taggers_" + re.sub(r"\W", "_", path.stem)
-            spec = importlib.util.spec_from_file_location(mod_name, path)
-            assert spec is not None and spec.loader is not None
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules[mod_name] = mod
-            spec.loader.exec_module(mod)
+            _import_path(module)
         else:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as err:
+                if not err.name or not (module == err.name or module.startswith(err.name + ".")):
+                    raise  # the module exists but one of its own imports is missing
+                raise ConfigError(
+                    f"tagger_modules: no module named {module!r} (give a module name or a .py path)"
+                ) from None
+        _loaded_modules.add(module)
+
+
+def _import_path(module: str) -> None:
+    path = Path(module).resolve()
+    if path.is_dir() and (path / "__init__.py").is_file():
+        spec = importlib.util.spec_from_file_location(
+            _path_module_name(path), path / "__init__.py", submodule_search_locations=[str(path)]
+        )
+    elif path.is_file():
+        spec = importlib.util.spec_from_file_location(_path_module_name(path), path)
+    else:
+        raise ConfigError(f"tagger_modules: {module!r} is neither a .py file nor a package directory")
+    assert spec is not None and spec.loader is not None
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        del sys.modules[spec.name]
+        raise
+
+
+def _path_module_name(path: Path) -> str:
+    """A module name for a file or package loaded by path, unlikely to collide with an importable module."""
+    return "dolma_py_user_taggers_" + re.sub(r"\W", "_", path.stem)
 
 
 def tagger_class(name: str) -> type[BaseTagger]:
@@ -115,6 +153,18 @@ def create_tagger(name: str, options: dict[str, Any] | None = None) -> BaseTagge
         raise ValueError(f"tagger {name!r}: bad options {sorted(options or {})}: {err}") from err
     tagger.name = name
     return tagger
+
+
+def registered_taggers() -> dict[str, type[BaseTagger]]:
+    """Every tagger registered by name (built-ins, entry points and loaded modules), sorted by name."""
+    _load_builtins()
+    return dict(sorted(_TAGGERS.items()))
+
+
+def unregister(name: str) -> bool:
+    """Remove the tagger registered under `name`; False if there was none."""
+    _load_builtins()
+    return _TAGGERS.pop(name, None) is not None
 
 
 def describe_taggers() -> list[tuple[str, str]]:
