@@ -4,8 +4,9 @@ Names, attribute keys and scores follow dolma 1.2.1. Each tagger takes `model_pa
 the default is dolma's public model URL, so offline users pass their own file). Models load once per process and
 are called through fastText's C++ binding, whose `predict` returns plain lists: the `fasttext` package's numpy
 wrapper fails under NumPy 2, and its list form (`multilinePredict`) returns wrong probabilities there.
-A unit (document, paragraph or sentence) for which fastText predicts nothing (empty text, only unknown words)
-gets no spans, except for the English taggers, which score it `en` 0.0 as dolma does.
+Each line ends with the newline fastText's own `predict` adds, an end-of-sentence token every trained model knows,
+so every unit (document, paragraph or sentence) gets a prediction, even an empty or whitespace-only document or one
+of unknown words, as in dolma (tests/test_taggers_fasttext_golden.py checks every tagger against dolma's outputs).
 """
 
 from __future__ import annotations
@@ -69,11 +70,13 @@ class FastTextModel:
         self.labels: tuple[str, ...] = tuple(self._model.getLabels("replace")[0])
 
     def predict(self, lines: Sequence[str], k: int = -1) -> list[Prediction]:
-        """Top-`k` labels (all for -1) per line. fastText reads one line, so newlines become spaces."""
+        """Top-`k` labels (all for -1) per line. fastText reads one line, so newlines become spaces; the line then
+        ends with the newline that fastText's own `predict` (which dolma calls) appends: it is an end-of-sentence
+        token that changes the probabilities."""
         predict = self._model.predict
         out = []
         for line in lines:
-            line = line.replace("\n", " ")
+            line = line.replace("\n", " ") + "\n"
             try:
                 pairs = predict(line, k, 0.0, "replace")
             except TypeError:  # the binding rejects strings holding lone surrogates
@@ -303,7 +306,8 @@ class DclmQualityTagger(FastTextTagger):
 
 @register("dolma17-quality")
 class Dolma17QualityTagger(FastTextTagger):
-    """Dolma 1.7's quality classifier per document: one key per label, scored by probability."""
+    """Dolma 1.7's quality classifier per document: one key per label, scored by probability. A document without
+    a whitespace-separated token is scored as the empty line, where dolma 1.2.1 crashes (`zip(*[])`)."""
 
     default_model_path = DOLMA17_QUALITY_URL
 

@@ -92,9 +92,22 @@ def test_newlines_do_not_truncate_the_input(models: dict[str, str]) -> None:
     assert model.predict([text])[0][0][0] == "__label__fr"
 
 
-def test_nothing_predicted_for_empty_or_unknown_text_and_surrogates_are_tolerated(models: dict[str, str]) -> None:
+def test_lines_end_with_the_newline_fasttext_python_appends(models: dict[str, str]) -> None:
+    # fastText's `predict` (which dolma calls) appends "\n": an end-of-sentence token that changes the probabilities
     model = FastTextModel(models["lang"])
-    assert model.predict(["", "unknownword another"]) == [[], []]
+    text = words("en", 3) + " " + words("fr", 3)
+    binding = model._model.predict
+    assert model.predict([text]) == [[(label, p) for p, label in binding(text + "\n", -1, 0.0, "replace")]]
+    assert model.predict([text]) != [[(label, p) for p, label in binding(text, -1, 0.0, "replace")]]
+
+
+def test_empty_or_unknown_text_is_predicted_from_the_newline_and_surrogates_are_tolerated(
+    models: dict[str, str],
+) -> None:
+    model = FastTextModel(models["lang"])
+    empty, unknown = model.predict(["", "unknownword another"])
+    assert [label for label, _ in empty] == [label for label, _ in unknown] and len(empty) == 2
+    assert empty == unknown  # unknown words add nothing to the end-of-sentence token
     assert model.predict([words("en", 6) + " \ud800"])[0][0][0] == "__label__en"
 
 
@@ -116,7 +129,9 @@ def test_english_document_tagger(models: dict[str, str]) -> None:
     assert (en.start, en.end) == (0, len(en_text)) and en.score > 0.9
     assert (not_en.start, not_en.end) == (0, len(en_text)) and not_en.score == pytest.approx(1.0 - en.score)
     assert out[1]["en"][0].score < 0.1 and out[1]["not_en"][0].score > 0.9
-    assert out[2] == {"en": [Span(0, 0, 0.0)], "not_en": [Span(0, 0, 1.0)]}
+    # an empty document gets the prediction of the empty line, as in dolma
+    en_empty = dict(FastTextModel(models["lang"]).predict([""])[0])["__label__en"]
+    assert out[2] == {"en": [Span(0, 0, en_empty)], "not_en": [Span(0, 0, 1.0 - en_empty)]}
     assert tagger.tag_batch(docs) == out  # deterministic
     assert create_tagger("ft_lang_id_en_only_v2", {"model_path": models["lang"]}).tag_batch(docs[:1]) == [
         {"en": out[0]["en"]}
@@ -173,7 +188,9 @@ def test_jigsaw_document_taggers(models: dict[str, str], name: str) -> None:
     assert list(out[1]) == ["__label__toxic", "__label__non_toxic"]
     assert out[1]["__label__non_toxic"] == [Span(0, len(clean), out[1]["__label__non_toxic"][0].score)]
     assert out[1]["__label__non_toxic"][0].score > 0.9
-    assert out[2] == {}  # nothing to predict on
+    # a whitespace-only document is scored as the empty line, as in dolma
+    empty = dict(FastTextModel(models["toxic"]).predict([""])[0])
+    assert out[2] == {label: [Span(0, 3, empty[label])] for label in ("__label__toxic", "__label__non_toxic")}
 
 
 @pytest.mark.parametrize("name", ["jigsaw_hatespeech_sentence_v2", "jigsaw_nsfw_sencence_v2"])
@@ -195,7 +212,8 @@ def test_dclm_quality_tagger(models: dict[str, str]) -> None:
     assert (out[0]["score"][0].start, out[0]["score"][0].end) == (0, len(hq))
     assert out[0]["score"][0].score > 0.9  # p(hq)
     assert out[1]["score"][0].score < 0.1  # 1 - p(cc)
-    assert out[2] == {}
+    ((label, prob),) = FastTextModel(models["quality"]).predict([""], k=1)[0]
+    assert out[2] == {"score": [Span(0, 0, prob if label == "__label__hq" else 1.0 - prob)]}  # the empty line's
     with pytest.raises(ConfigError, match="__label__hq"):
         create_tagger("dclm-oh-eli5", {"model_path": models["lang"]})
 
