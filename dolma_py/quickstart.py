@@ -104,7 +104,7 @@ def _mix(root: str, processes: int) -> dict[str, Any]:
 
 def _tokens(root: str, processes: int, source: str) -> dict[str, Any]:
     return {
-        "documents": [f"{root}/mixed/{source}/*.json.gz"],
+        "documents": [f"{root}/mixed/{source}/*.gz"],
         "destination": f"{root}/tokens/{source}",
         "tokenizer": {"name_or_path": f"{root}/tokenizer.json", "eos_token_id": 0, "pad_token_id": 1},
         "processes": processes,
@@ -156,7 +156,7 @@ def _train_tokenizer(root: str) -> None:
     from dolma_py.io.paths import expand
     from dolma_py.tokens.train_tokenizer import train_byte_level_bpe
 
-    files = expand([f"{root}/mixed/*/*.json.gz"])
+    files = expand([f"{root}/mixed/*/*.gz"])
     texts = (doc.text for path in files for doc in read_documents(path))
     train_byte_level_bpe(texts, TOKENIZER_VOCAB).save(f"{root}/tokenizer.json")
     print(f"tokenizer: {root}/tokenizer.json ({TOKENIZER_VOCAB} ids, trained on the mixed documents)")

@@ -228,9 +228,11 @@ def test_shards_respect_max_size_and_keep_input_order(tmp_path: Path) -> None:
     docs = make_corpus(tmp_path, files=3, docs=60)
     out = tmp_path / "out"
     (report,), _ = run(tmp_path, {"streams": [stream(tmp_path, out, output={"max_size_in_bytes": 1500})]})
-    shards = sorted(out.glob("mix-*.json.gz"))
+    shards = sorted(out.glob("mix-*.json*.gz"))
     assert len(shards) == len(report.shards) > 3
-    assert [s.name for s in shards] == [f"mix-{i:04d}.json.gz" for i in range(len(shards))]
+    # dolma 1.2.1's names: .jsonl.gz for the full shards, .json.gz for the last one
+    last = len(shards) - 1
+    assert [s.name for s in shards] == [f"mix-{i:04d}.json{'' if i == last else 'l'}.gz" for i in range(len(shards))]
     for shard in shards:
         size = shard.stat().st_size
         assert size <= 1500 or len(gzip.decompress(shard.read_bytes()).splitlines()) == 1
@@ -318,7 +320,8 @@ def test_output_codecs(tmp_path: Path, codec: str, suffix: str) -> None:
         tmp_path, {"streams": [stream(tmp_path, out, compression={"output": codec}, output={"max_size_in_bytes": 800})]}
     )
     shards = sorted(out.glob("mix-*"))
-    assert len(shards) > 1 and all(s.name.endswith(suffix) for s in shards)
+    full = suffix.replace(".json", ".jsonl", 1)
+    assert len(shards) > 1 and shards[-1].name.endswith(suffix) and all(s.name.endswith(full) for s in shards[:-1])
     assert [d["id"] for d in output_docs(out)] == [d["id"] for d in docs]
 
 
@@ -382,3 +385,16 @@ def test_parquet_documents_join_tagged_attributes(tmp_path: Path) -> None:
     run_mix(load_config(MixConfig, str(tmp_path / "mix.yaml"), {}))
     rows = read_jsonl(tmp_path / "out" / "long-0000.json.gz")
     assert [row["id"] for row in rows] == ["p0", "p2", "p4"]
+
+
+def test_shuffle_false_writes_one_output_per_input_at_its_documents_path(tmp_path: Path) -> None:
+    """dolma 1.2.1 with `shuffle: false`: `<output.path>/documents/<the input's path below documents/>`."""
+    docs = make_corpus(tmp_path, files=3, docs=20)
+    out = tmp_path / "out"
+    run(tmp_path, {"streams": [stream(tmp_path, out, output={"max_size_in_bytes": 500})], "shuffle": False})
+    inputs = sorted((tmp_path / "documents").rglob("*.jsonl.gz"))
+    outputs = sorted((out / "documents").rglob("*.jsonl.gz"))
+    assert [p.relative_to(out / "documents") for p in outputs] == [p.relative_to(tmp_path / "documents") for p in inputs]
+    assert not list(out.glob("mix-*"))
+    mixed = [json.loads(line) for p in outputs for line in gzip.decompress(p.read_bytes()).decode().splitlines()]
+    assert [d["id"] for d in mixed] == [d["id"] for d in docs]

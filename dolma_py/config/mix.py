@@ -87,7 +87,10 @@ class MixConfig(ExecConfig):
 
     streams: list[StreamConfig] = option(help="the streams to mix")
     work_dir: WorkDirConfig = option(default_factory=WorkDirConfig, help="dolma's work_dir block (accepted, unused)")
-    shuffle: bool = option(True, help="accepted for dolma compatibility; shards keep input order, deterministically")
+    shuffle: bool = option(
+        True, help="pack documents into <stream>-NNNN shards; false: one output per input, at "
+        "<output.path>/documents/<the input's path below documents/>, as dolma does"
+    )
     seed: int = option(0, help="seed of the sample/upsample hashes")
     fail_on_jq_error: bool = option(
         True,

@@ -21,7 +21,8 @@ CHUNK_TARGET_BYTES = 8 << 20
 """Uncompressed bytes per chunk (capped by the shard size); large enough that compression ratio is unaffected."""
 
 SHARD_SUFFIX = {"gz": ".json.gz", "zst": ".json.zst", None: ".json"}
-"""dolma 1.2.1's shard names: `<stream>-0000.json.gz` (`.json.zst`, `.json` by `compression.output`)."""
+"""dolma 1.2.1's last shard of a stream is `<stream>-NNNN.json.gz` (`.json.zst`, `.json` by `compression.output`);
+the full shards before it are `.jsonl.gz` and so on (`StreamPlan.shard_path`)."""
 
 
 def compress(data: bytes, codec: str | None) -> bytes:

@@ -31,6 +31,7 @@ from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
 from dolma_py.exec.units import Unit, input_states
 from dolma_py.io import paths
 from dolma_py.io.atomic import write_bytes
+from dolma_py.io.compression import codec_for
 from dolma_py.io.documents import open_read
 from dolma_py.io.lock import run_lock
 from dolma_py.io.storage import exists, list_files, remove
@@ -66,8 +67,23 @@ class StreamPlan:
     def shard_suffix(self) -> str:
         return SHARD_SUFFIX[self.job.output_codec]
 
-    def shard_path(self, index: int) -> str:
-        return paths.join(self.config.output.path, f"{self.name}-{index:04d}{self.shard_suffix}")
+    def shard_path(self, index: int, last: bool) -> str:
+        """dolma 1.2.1's names: `<stream>-NNNN.jsonl<codec>` for each full shard, `.json<codec>` for the last."""
+        suffix = self.shard_suffix if last else self.shard_suffix.replace(".json", ".jsonl", 1)
+        return paths.join(self.config.output.path, f"{self.name}-{index:04d}{suffix}")
+
+    def mirror_path(self, doc_path: str) -> str:
+        """With `shuffle: false`, dolma writes each input to `<output>/documents/<its path below documents/>`."""
+        _, sep, below = doc_path.rpartition("/documents/")
+        if not sep:
+            raise ConfigError(f"stream {self.name!r}: shuffle: false needs inputs under a documents/ folder: {doc_path}")
+        suffix_codec = {"gzip": "gz", "zstd": "zst"}.get(codec_for(doc_path) or "")
+        if suffix_codec != self.job.output_codec:
+            raise ConfigError(
+                f"stream {self.name!r}: shuffle: false keeps input names, but {doc_path} is not "
+                f"{self.job.output_codec or 'uncompressed'} like the output (set compression.output to match)"
+            )
+        return paths.join(self.config.output.path, "documents", below)
 
     @property
     def unit(self) -> Unit:
@@ -159,17 +175,23 @@ def _read_manifests(plan: StreamPlan) -> None:
             plan.manifests.append(orjson.loads(stream.read()))
 
 
-def _plan_shards(plan: StreamPlan) -> None:
+def _plan_shards(plan: StreamPlan, shuffle: bool) -> None:
+    """Shards packed up to the size limit; with dolma's `shuffle: false`, one output per input at its mirrored path."""
     parts = [(m["part"], m["chunks"]) for m in plan.manifests]
-    groups = pack(parts, plan.config.output.max_size_in_bytes)
+    if shuffle:
+        groups = pack(parts, plan.config.output.max_size_in_bytes)
+        names = [plan.shard_path(index, last=index == len(groups) - 1) for index in range(len(groups))]
+    else:
+        groups = [[(part, *chunk) for chunk in chunks] for part, chunks in parts]
+        names = [plan.mirror_path(task.doc_path) for task in plan.tasks]
     plan.shards = [
         ShardTask(
-            path=plan.shard_path(index),
+            path=name,
             marker=paths.join(plan.staging, f"shard-{index:04d}.done"),
             segments=merge_segments(chunks),
             documents=sum(chunk[3] for chunk in chunks),
         )
-        for index, chunks in enumerate(groups)
+        for index, (name, chunks) in enumerate(zip(names, groups, strict=True))
     ]
 
 
@@ -241,7 +263,7 @@ def _run_locked(
             plan.status, plan.error = "failed", f"{len(errors)} input file(s) failed; first: {errors[0]}"
             continue
         _read_manifests(plan)
-        _plan_shards(plan)
+        _plan_shards(plan, config.shuffle)
 
     shard_units = [
         Unit(
@@ -274,7 +296,7 @@ def _run_locked(
             reports.append(StreamReport.failed(plan.name, plan.report_path, plan.error or "failed"))
             continue
         report = StreamReport.build(plan)
-        report.removed_stale = _remove_stale_shards(plan)
+        report.removed_stale = _remove_stale_shards(plan) if config.shuffle else []
         report.lenient = lenient_options(config)
         write_bytes(plan.report_path, report.to_json(), compress=False)
         state = states[plan.name]
