@@ -14,8 +14,9 @@ not all whitespace (words and single punctuation marks); "words" keeps only segm
 digit.
 
 N-grams: the n-grams dolma 1.2.1 counts, starting at words 0, 1, 1 + stride, 1 + 2*stride, ... (stride 0 or 1:
-every n-gram); a text with fewer than n words has none. Each word is hashed with xxh3-64(seed), and an n-gram's key is a rolling polynomial over its
-word hashes with a final mix, so it depends on the words and their order, not on the whitespace between them.
+every n-gram); a text with fewer than n words has none. Each word is hashed with xxh3-64(seed), and an n-gram's key
+is a rolling polynomial over its word hashes with a final mix, so it depends on the words and their order, not on
+the whitespace between them.
 """
 
 from __future__ import annotations

@@ -394,7 +394,8 @@ def test_shuffle_false_writes_one_output_per_input_at_its_documents_path(tmp_pat
     run(tmp_path, {"streams": [stream(tmp_path, out, output={"max_size_in_bytes": 500})], "shuffle": False})
     inputs = sorted((tmp_path / "documents").rglob("*.jsonl.gz"))
     outputs = sorted((out / "documents").rglob("*.jsonl.gz"))
-    assert [p.relative_to(out / "documents") for p in outputs] == [p.relative_to(tmp_path / "documents") for p in inputs]
+    relative = [p.relative_to(tmp_path / "documents") for p in inputs]
+    assert [p.relative_to(out / "documents") for p in outputs] == relative
     assert not list(out.glob("mix-*"))
     mixed = [json.loads(line) for p in outputs for line in gzip.decompress(p.read_bytes()).decode().splitlines()]
     assert [d["id"] for d in mixed] == [d["id"] for d in docs]

@@ -76,7 +76,7 @@ class StreamPlan:
         """With `shuffle: false`, dolma writes each input to `<output>/documents/<its path below documents/>`."""
         _, sep, below = doc_path.rpartition("/documents/")
         if not sep:
-            raise ConfigError(f"stream {self.name!r}: shuffle: false needs inputs under a documents/ folder: {doc_path}")
+            raise ConfigError(f"stream {self.name!r}: shuffle: false needs inputs below documents/: {doc_path}")
         suffix_codec = {"gzip": "gz", "zstd": "zst"}.get(codec_for(doc_path) or "")
         if suffix_codec != self.job.output_codec:
             raise ConfigError(
