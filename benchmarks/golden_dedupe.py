@@ -37,6 +37,7 @@ CASES: dict[str, dict] = {
         "skip_empty": True,
         "min_length": 12,
     },
+    "paragraphs_min_words": {"paragraphs": {"attribute_name": "dup_paragraphs"}, "min_words": 2},
     "ngrams_stride1": {
         "paragraphs": {"attribute_name": "dup_ngrams", "by_ngram": {"ngram_length": 3, "overlap_threshold": 0.3}}
     },

@@ -19,6 +19,9 @@ from dolma_py.cli import main as cli
 
 GOLDEN = Path(__file__).parent / "fixtures" / "dolma_golden" / "dedupe"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "config.yaml").exists())
+DOLMA_FLAGS_NOTHING = {"paragraphs_min_words"}
+"""dolma 1.2.1 never checks a paragraph once min_words > 0 (its length checks form one if/else chain); ours drops
+the short ones and deduplicates the rest (docs/compatibility.md)."""
 
 
 def _texts(documents: Path) -> dict[str, dict[str, str]]:
@@ -63,8 +66,14 @@ def test_dedupe_matches_dolma_1_2_1(tmp_path: Path, case: str) -> None:
     dedupe = yaml.safe_load(config)["dedupe"]
     name, documents = dedupe["name"], "documents" in dedupe
     texts = _texts(tmp_path / "documents")
+    flagged = 0
     for golden_file in sorted((GOLDEN / case).glob("*.jsonl")):
         with gzip.open(tmp_path / "attributes" / name / (golden_file.name + ".gz"), "rt", encoding="utf-8") as fh:
             ours = _attributes(fh.read().splitlines(), texts[golden_file.name], documents)
         theirs = _attributes(golden_file.read_text(encoding="utf-8").splitlines(), texts[golden_file.name], documents)
-        assert ours == theirs, f"{case}/{golden_file.name}"
+        if case in DOLMA_FLAGS_NOTHING:
+            assert not any(spans for _, attrs in theirs for spans in attrs.values())
+            flagged += sum(len(spans) for _, attrs in ours for spans in attrs.values())
+        else:
+            assert ours == theirs, f"{case}/{golden_file.name}"
+    assert case not in DOLMA_FLAGS_NOTHING or flagged > 0
