@@ -7,6 +7,8 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${REPO_ROOT}/.bench/venvs/dolma-1.2.1"
 REQUIREMENTS="${DOLMA_REFERENCE_REQUIREMENTS:-${REPO_ROOT}/../shared/reference/dolma-1.2.1-requirements.txt}"
+# dolma's optional extras (language ID, code, WARC), which the golden_taggers_*.py scripts need
+EXTRAS="$(dirname "${REQUIREMENTS}")/dolma-1.2.1-extras-requirements.txt"
 PYTHON="${PYTHON:-python3}"
 
 if [[ -x "${VENV}/bin/dolma" ]] && "${VENV}/bin/dolma" --help >/dev/null 2>&1; then
@@ -24,5 +26,8 @@ mkdir -p "$(dirname "${VENV}")"
 "${PYTHON}" -m venv "${VENV}"
 "${VENV}/bin/python" -m pip install -q --upgrade pip
 "${VENV}/bin/python" -m pip install -q --no-deps -r "${REQUIREMENTS}"
+if [[ -f "${EXTRAS}" ]]; then
+    "${VENV}/bin/python" -m pip install -q --no-deps -r "${EXTRAS}"
+fi
 "${VENV}/bin/dolma" --help >/dev/null
 echo "dolma 1.2.1 installed at ${VENV}"
