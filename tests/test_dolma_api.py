@@ -337,8 +337,10 @@ def test_mixer_dict_config_matches_the_cli(tmp_path: Path) -> None:
         assert main(["-c", str(config), "mix"]) == 0
 
     run_both(tmp_path, lambda root: dolma.mixer(mixer_dict(root)), cli)
-    (shard,) = (tmp_path / "run" / "mixed").glob("*.json.gz")
-    assert [doc["id"] for doc in read_jsonl(shard)] == ["d0", "d1", "d3"]
+    # shuffle: false, as dolma: one output per input under <output>/documents/
+    outputs = sorted((tmp_path / "run" / "mixed" / "documents").glob("*.jsonl.gz"))
+    assert [p.name for p in outputs] == ["a.jsonl.gz", "b.jsonl.gz"]
+    assert [doc["id"] for path in outputs for doc in read_jsonl(path)] == ["d0", "d1", "d3"]
 
 
 def test_mixer_failure_raises_dolmas_error(tmp_path: Path) -> None:
