@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -126,11 +127,19 @@ def write_documents(path: Path, docs: list[dict], compress: bool = True) -> Path
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    """Read a (gzip) JSON-lines file."""
+    """Read a (gzip) JSON-lines file; lines end at b"\n" only (U+2028 and friends are text, not line breaks)."""
     data = path.read_bytes()
     if path.suffix == ".gz":
         data = gzip.decompress(data)
-    return [json.loads(line) for line in data.decode().splitlines()]
+    return [json.loads(line) for line in data.split(b"\n") if line]
+
+
+def tagger_attributes(rows: list[dict], experiment: str, tagger: str) -> list[dict]:
+    """One tagger's attributes per line (keys `<experiment>__<tagger>__<key>`, the tagger's name sanitized as
+    dolma does), with the line's id."""
+    prefix = f"{experiment}__{re.sub('[^A-Za-z0-9_]', '_', tagger)}__"
+    return [{"id": r["id"], "attributes": {k: v for k, v in r["attributes"].items() if k.startswith(prefix)}}
+            for r in rows]
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:

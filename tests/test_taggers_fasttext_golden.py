@@ -3,14 +3,12 @@ benchmarks/golden_taggers_fasttext.py): our `dolma tag`, given the same tiny mod
 
 from __future__ import annotations
 
-import gzip
-import json
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import read_jsonl, tagger_attributes
 
 from dolma_py.cli.main import main
 from dolma_py.data import Document
@@ -37,21 +35,6 @@ TAGGERS = {
 NAMES = sorted(TAGGERS)
 
 
-def read_lines(path: Path) -> list[dict]:
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        data = gzip.decompress(data)
-    return [json.loads(line) for line in data.split(b"\n") if line]
-
-
-def by_tagger(rows: list[dict], name: str) -> list[dict]:
-    """One tagger's attributes per line, keys keeping the full `golden__<tagger>__<key>` name."""
-    prefix = f"{EXPERIMENT}__{re.sub('[^A-Za-z0-9_]', '_', name)}__"
-    return [
-        {"id": r["id"], "attributes": {k: v for k, v in r["attributes"].items() if k.startswith(prefix)}} for r in rows
-    ]
-
-
 @pytest.fixture(scope="module", params=[1, 2], ids=["processes=1", "processes=2"])
 def ours(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """Our `dolma tag` (config file, one experiment, each tagger given its fixture model) on the fixture
@@ -68,7 +51,7 @@ def ours(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     assert main(["tag", "-c", str(root / "tag.yaml")]) == 0
     outputs = sorted((root / "attributes" / EXPERIMENT).glob("part-*"))
     assert [p.name.split(".")[0] for p in outputs] == ["part-0", "part-1"]
-    return [row for path in outputs for row in read_lines(path)]
+    return [row for path in outputs for row in read_jsonl(path)]
 
 
 def test_fixture_covers_every_name() -> None:
@@ -78,8 +61,8 @@ def test_fixture_covers_every_name() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_matches_dolma(name: str, ours: list[dict]) -> None:
-    expected = read_lines(FIXTURE / "expected" / f"{name}.jsonl.gz")
-    got = by_tagger(ours, name)
+    expected = read_jsonl(FIXTURE / "expected" / f"{name}.jsonl.gz")
+    got = tagger_attributes(ours, EXPERIMENT, name)
     if name == "dolma17-quality":  # dolma crashes on documents without a token, so the fixture lacks them
         ids = {row["id"] for row in expected}
         got = [row for row in got if row["id"] in ids]

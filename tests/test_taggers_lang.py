@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import shutil
 import subprocess
 import sys
@@ -12,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import read_jsonl, tagger_attributes
 
 from dolma_py.cli.main import main
 from dolma_py.data import Document
@@ -46,21 +45,6 @@ KNOWN_DIFFERENCES = {
 }
 
 
-def read_lines(path: Path) -> list[dict]:
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        data = gzip.decompress(data)
-    return [json.loads(line) for line in data.split(b"\n") if line]
-
-
-def by_tagger(rows: list[dict], name: str) -> list[dict]:
-    """One tagger's attributes per line, keys keeping the full `golden__<tagger>__<key>` name."""
-    prefix = f"{EXPERIMENT}__{name}__"
-    return [
-        {"id": r["id"], "attributes": {k: v for k, v in r["attributes"].items() if k.startswith(prefix)}} for r in rows
-    ]
-
-
 @pytest.fixture(scope="module")
 def ours(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """Our `dolma tag` (config file, 2 processes, one experiment) on the fixture documents; all attribute lines."""
@@ -78,7 +62,7 @@ def ours(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     assert main(["tag", "-c", str(root / "tag.yaml")]) == 0
     outputs = sorted((root / "attributes" / EXPERIMENT).glob("part-*"))
     assert [p.name.split(".")[0] for p in outputs] == ["part-0", "part-1"]
-    return [row for path in outputs for row in read_lines(path)]
+    return [row for path in outputs for row in read_jsonl(path)]
 
 
 def test_fixture_covers_every_name() -> None:
@@ -97,8 +81,8 @@ def test_fixture_covers_every_name() -> None:
     ],
 )
 def test_matches_dolma(name: str, ours: list[dict]) -> None:
-    expected = read_lines(FIXTURE / "expected" / f"{name}.jsonl.gz")
-    got = by_tagger(ours, name)
+    expected = read_jsonl(FIXTURE / "expected" / f"{name}.jsonl.gz")
+    got = tagger_attributes(ours, EXPERIMENT, name)
     if name.startswith("cld3"):  # dolma crashes on the empty document, so the fixture lacks it
         ids = {row["id"] for row in expected}
         got = [row for row in got if row["id"] in ids]
