@@ -19,7 +19,7 @@ import orjson
 
 from dolma_py.config.dedupe import BloomFilterConfig
 from dolma_py.dedupe.bloom import BloomFilter
-from dolma_py.dedupe.sizing import partition_bytes
+from dolma_py.dedupe.sizing import fewest_hashes, partition_bytes
 from dolma_py.errors import ConfigError
 from dolma_py.io.atomic import temporary_name, write_bytes
 
@@ -77,11 +77,17 @@ def _siblings(path: str) -> list[str]:
 
 
 def new_partition(config: BloomFilterConfig, seed: int) -> BloomFilter:
-    """An empty filter for one of `config.partitions` partitions, sized as `partition_bytes` says."""
+    """An empty filter for one of `config.partitions` partitions, sized as `partition_bytes` says; a filter sized from
+    the count and rate takes the fewest hashes that meet the rate, one of an explicit size the optimal number."""
     parts = config.partitions
     expected = math.ceil(config.estimated_doc_count / parts) if config.estimated_doc_count else None
+    size = partition_bytes(config)
     try:
-        return BloomFilter.from_size(partition_bytes(config), expected_items=expected, seed=seed)
+        if config.size_in_bytes == 0:
+            assert expected is not None
+            hashes = fewest_hashes(size * 8, expected, config.desired_false_positive_rate)
+            return BloomFilter.with_shape(size * 8, hashes, seed=seed)
+        return BloomFilter.from_size(size, expected_items=expected, seed=seed)
     except ValueError as err:
         raise ConfigError(f"bloom_filter: {err}") from None
 

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 
 from dolma_py.config.dedupe import BloomFilterConfig
-from dolma_py.dedupe.bloom import BloomFilter
+from dolma_py.dedupe.bloom import MAX_HASHES, BloomFilter
 from dolma_py.errors import DolmaError
 
 DOLMA_MIN_BYTES = 1 << 20
@@ -45,6 +45,16 @@ def partition_bytes(config: BloomFilterConfig) -> int:
     expected, fpr = config.estimated_doc_count, config.desired_false_positive_rate
     ours = math.ceil(BloomFilter.plan(expected, fpr)[0] / 8)
     return max(1, max(dolma_suggested_bytes(expected, fpr), ours) // config.partitions)
+
+
+def fewest_hashes(num_bits: int, keys: int, fpr: float) -> int:
+    """The smallest k (at most `MAX_HASHES`) whose rate for `keys` keys in `num_bits` bits is at most `fpr`: every
+    hash is a random memory access, so a filter sized above the rate's need (dolma's power-of-two sizes) checks
+    fewer bits instead of using the room to fall further below the rate."""
+    for k in range(1, MAX_HASHES + 1):
+        if expected_rate(num_bits, k, keys) <= fpr:
+            return k
+    return MAX_HASHES
 
 
 def expected_rate(num_bits: int, num_hashes: int, keys: float) -> float:
