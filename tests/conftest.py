@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mixers.curriculum.manifest import PhaseInfo, ShardInfo, write_manifest
+from dolma_py.manifest import PhaseInfo, ShardInfo, write_manifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

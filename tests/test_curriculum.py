@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from dolma_py.errors import ConfigError
+from dolma_py.manifest import Manifest
 from dolma_py.tokens.shards import RECORD_NAME
 from mixers.curriculum.builder import build_manifest
 from mixers.curriculum.catalog import build_catalog
-from mixers.curriculum.manifest import Manifest
 from mixers.curriculum.planner import InfeasibleSpec, format_plan, make_plan
 from mixers.curriculum.spec import load_spec, parse_count
 
@@ -259,8 +259,13 @@ def test_plan_report_and_cli(tmp_path: Path, data: dict[str, str], capsys: pytes
     assert main(["plan", spec_path]) == 0
     assert main(["build", spec_path]) == 0
     assert "written" in capsys.readouterr().err
+    assert spec.destination is not None
+    summary_path = Path(spec.destination) / "_dolma_curriculum_summary.json"
+    summary = json.loads(summary_path.read_text())
+    assert (summary["units_done"], summary["counters"]["phases"], summary["counters"]["instances"]) == (1, 2, 4000)
     assert main(["build", spec_path, "--seed", "5"]) == 0
     assert "already up to date" in capsys.readouterr().err
+    assert json.loads(summary_path.read_text())["units_skipped"] == 1
     with pytest.raises(ConfigError, match="usage: dolma curriculum"):
         main(["draw", spec_path])
 

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from dolma_py.errors import ConfigError
+from dolma_py.manifest import Manifest
 from mixers.curriculum.builder import build_manifest
 from mixers.curriculum.catalog import build_catalog, index_dtype
-from mixers.curriculum.manifest import Manifest
 from mixers.curriculum.planner import make_plan
 from mixers.curriculum.spec import load_spec
 

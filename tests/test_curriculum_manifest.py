@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import write_test_manifest, write_token_shards
 
-from mixers.curriculum.manifest import InstanceTable, Manifest, ManifestError, PhaseInfo, ShardInfo
+from dolma_py.manifest import InstanceTable, Manifest, ManifestError, PhaseInfo, ShardInfo
 
 SEQ = 8
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dolma_py.errors import ConfigError
-from mixers.stream.jsonpath import JsonPath
+from dolma_py.jsonpath import JsonPath
 
 DOCS = [
     {

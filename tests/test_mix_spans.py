@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mixers.stream.jsonpath import JsonPath
+from dolma_py.jsonpath import JsonPath
 from mixers.stream.spans import SpanError, SpanRule, gather_spans, replace_spans
 
 TEXT = "abcdefghijklmnopqrstuvwxyz"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 from conftest import read_jsonl
 
 from dolma_py.cli.main import main
+from dolma_py.exec.runner import RunSummary
 
 
 def test_quickstart_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,3 +42,12 @@ def test_quickstart_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert shards and all(np.fromfile(s, dtype=np.uint16).size > 0 for s in shards)
     assert (tmp_path / "manifest" / "manifest.json").exists()
     assert "losses of the tiny model:" in out and "[anneal] train loss" in out
+
+    # every command writes the same run summary shape next to its outputs (train: in its run directory)
+    summaries = [json.loads(path.read_text()) for path in sorted(tmp_path.rglob("_dolma_*_summary.json"))]
+    commands = ["tag", "dedupe", "mix", "tokens", "tokens", "tokens", "curriculum", "train"]
+    assert sorted(s["command"] for s in summaries) == sorted(commands)
+    for summary in summaries:
+        assert set(summary) == {f.name for f in fields(RunSummary)}, summary["command"]
+        assert summary["units_failed"] == 0 and summary["units_done"] >= 1, summary
+    assert (tmp_path / "runs" / "tiny" / "_dolma_train_summary.json").exists()

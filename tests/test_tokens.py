@@ -277,9 +277,9 @@ def test_cli_run_and_dryrun(
 
 
 def test_shards_feed_a_curriculum(corpus: dict[str, Any], tokenizer_path: str, tmp_path: Path) -> None:
+    from dolma_py.manifest import Manifest
     from mixers.curriculum.builder import build_manifest
     from mixers.curriculum.catalog import build_catalog
-    from mixers.curriculum.manifest import Manifest
     from mixers.curriculum.planner import make_plan
     from mixers.curriculum.spec import load_spec
 
@@ -356,3 +356,29 @@ def test_s3_documents_and_destination(
                 for r in gzip.decompress(data).decode().splitlines()
             ]
     assert any(name.endswith(".npy") for name in local)
+
+
+def test_whole_run_holds_the_lock_and_writes_one_summary(
+    corpus: dict[str, Any], tokenizer_path: str, tmp_path: Path
+) -> None:
+    from dolma_py.io.lock import LocalLock, LockedError
+
+    dest, work = tmp_path / "out", tmp_path / "out-work"
+    for locked in (dest, work):  # another run holds the destination, or the work directory
+        other = LocalLock(str(locked), "someone else")
+        other.acquire()
+        try:
+            with pytest.raises(LockedError):
+                run_tokens(_config(corpus, tokenizer_path, dest), progress=False)
+        finally:
+            other.release()
+        assert not list(dest.glob("part-*")) and not list(work.glob("*.npy"))
+    result = run_tokens(_config(corpus, tokenizer_path, dest), progress=False)
+    summary = json.loads((dest / "_dolma_tokens_summary.json").read_text())
+    assert summary["command"] == "tokens" and summary["units_failed"] == 0
+    assert summary["units_done"] == len(corpus) + len(result.shards)
+    assert summary["documents"] == result.documents  # counted once, by the tokenize stage
+    assert summary["counters"]["tokens:shards.tokens"] == result.tokens
+    run_tokens(_config(corpus, tokenizer_path, dest), progress=False)  # finished: every unit skipped
+    summary = json.loads((dest / "_dolma_tokens_summary.json").read_text())
+    assert summary["units_skipped"] == summary["units_total"] == len(corpus) + len(result.shards)

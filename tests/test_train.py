@@ -29,6 +29,7 @@ from dolma_py.config.train import (  # noqa: E402
     TrainConfig,
 )
 from dolma_py.errors import ConfigError, DolmaError  # noqa: E402
+from dolma_py.manifest import Manifest, PhaseInfo  # noqa: E402
 from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_state  # noqa: E402
 from dolma_py.train.data import CurriculumBatches  # noqa: E402
 from dolma_py.train.metrics import read_metrics  # noqa: E402
@@ -36,7 +37,6 @@ from dolma_py.train.model import Transformer, flops_per_token, matmul_params  # 
 from dolma_py.train.schedule import LRSchedule  # noqa: E402
 from dolma_py.train.soup import soup_state, write_soup  # noqa: E402
 from dolma_py.train.train import train  # noqa: E402
-from mixers.curriculum.manifest import Manifest, PhaseInfo  # noqa: E402
 
 V, SEQ = 64, 33
 STEPS = {"a": 1, "b": 3}

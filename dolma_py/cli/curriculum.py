@@ -15,7 +15,7 @@ USAGE = "usage: dolma curriculum {plan,build} SPEC.yaml [--overwrite] [--spec.ke
 def main(argv: list[str]) -> int:
     """Parse `ACTION SPEC [--overwrite] [overrides]`, then plan or build."""
     from dolma_py.config.loader import parse_overrides
-    from mixers.curriculum.builder import build_manifest
+    from mixers.curriculum.builder import run_build
     from mixers.curriculum.catalog import build_catalog
     from mixers.curriculum.planner import format_plan, make_plan
     from mixers.curriculum.spec import load_spec
@@ -32,7 +32,8 @@ def main(argv: list[str]) -> int:
         return 0
     if spec.destination is None:
         raise ConfigError(f"{spec_path}: set 'destination' (or --destination DIR) to say where the manifest goes")
-    path, built = build_manifest(plan, spec.destination, overwrite=overwrite)
+    summary, where, built = run_build(plan, spec.destination, overwrite=overwrite)
     state = "written" if built else "already up to date (same spec and shards); --overwrite rebuilds it"
-    print(f"manifest {path}: {state}", file=sys.stderr)
-    return 0
+    print(f"manifest {spec.destination}: {state}", file=sys.stderr)
+    print(f"  summary: {where}", file=sys.stderr)
+    return 0 if summary.ok else 1

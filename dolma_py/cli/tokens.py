@@ -11,6 +11,7 @@ CONFIG = TokensConfig
 
 
 def run(config: TokensConfig) -> int:
+    from dolma_py.exec.runner import summary_file
     from dolma_py.io.paths import expand
     from dolma_py.tokens.pipeline import RECORD_NAME, run_tokens
 
@@ -27,4 +28,5 @@ def run(config: TokensConfig) -> int:
         file=sys.stderr,
     )
     print(f"  run record: {result.destination}/{RECORD_NAME}", file=sys.stderr)
+    print(f"  summary: {summary_file(result.destination, 'tokens')}", file=sys.stderr)
     return 0

@@ -18,12 +18,13 @@ CONFIG = TrainConfig
 def run(config: TrainConfig) -> int:
     """Train (every torchrun rank runs this) and print where the results went."""
     require_train_extra("train")
+    from dolma_py.exec.runner import summary_file
     from dolma_py.train.train import train
 
     result = train(config)
     print(
         f"train: {result.steps} steps, last loss {result.loss if result.loss is None else round(result.loss, 4)}, "
-        f"checkpoint {result.checkpoint}, metrics {result.metrics}",
+        f"checkpoint {result.checkpoint}, metrics {result.metrics}, summary {summary_file(config.out_dir, 'train')}",
         file=sys.stderr,
     )
     return 0

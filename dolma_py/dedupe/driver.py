@@ -7,16 +7,13 @@ consumes their results in file order, so the first occurrence of a key is always
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 from dolma_py.dedupe.keys import FileKeys, KeySpec, hash_unit, single_threaded_rust
 from dolma_py.dedupe.output import write_attributes
 from dolma_py.dedupe.session import Session
+from dolma_py.exec.executors import LocalExecutor, WorkerLost
 from dolma_py.exec.progress import Progress
 from dolma_py.exec.runner import RunSummary
 from dolma_py.exec.units import Unit, UnitResult
@@ -24,43 +21,22 @@ from dolma_py.exec.units import Unit, UnitResult
 FILES_IN_FLIGHT_PER_PROCESS = 2
 
 
-def _worker_setup(environ: dict[str, str], cwd: str) -> None:
-    """Worker initializer: the driver's environment and directory, and single-threaded Rust kernels."""
-    os.environ.clear()
-    os.environ.update(environ)
-    os.chdir(cwd)
-    single_threaded_rust()
-
-
 def ordered_hashes(spec: KeySpec, units: list[Unit], processes: int) -> Iterator[tuple[Unit, FileKeys | UnitResult]]:
-    """Hash results in `units` order; with several processes, up to 2 files per process are hashed ahead."""
-    if processes == 1 or len(units) <= 1:
-        for unit in units:
-            yield unit, hash_unit(spec, unit.inputs[0])
-        return
-    # Workers fork from a server that imported the hashing code once, instead of each importing it anew; the
-    # server is shared for the life of this process, so each worker takes this run's environment and directory.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([hash_unit.__module__])
-    setup = (dict(os.environ), os.getcwd())
-    with ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_setup, initargs=setup) as pool:
-        window: deque[tuple[Unit, Future]] = deque()
-        pending = iter(units)
-        for unit in pending:
-            window.append((unit, pool.submit(hash_unit, spec, unit.inputs[0])))
-            if len(window) >= processes * FILES_IN_FLIGHT_PER_PROCESS:
-                break
-        while window:
-            unit, future = window.popleft()
-            try:
-                result = future.result()
-            except BrokenProcessPool as err:
-                yield unit, UnitResult(key=unit.key, error=f"worker process died: {err}")
-                return
-            following = next(pending, None)
-            if following is not None:
-                window.append((following, pool.submit(hash_unit, spec, following.inputs[0])))
-            yield unit, result
+    """Hash results in `units` order (the executor's ordered map); up to 2 files per process are hashed ahead.
+
+    A lost worker ends the sequence with a failed result for the file it was hashing.
+    """
+    paths = [unit.inputs[0] for unit in units]
+    window = processes * FILES_IN_FLIGHT_PER_PROCESS
+    hashed = LocalExecutor(processes).ordered_map(
+        partial(hash_unit, spec), paths, window, worker_init=single_threaded_rust
+    )
+    for unit in units:
+        try:
+            yield unit, next(hashed)
+        except WorkerLost as err:
+            yield unit, UnitResult(key=unit.key, error=str(err))
+            return
 
 
 def run_local(session: Session, processes: int, summary: RunSummary, progress: bool) -> None:

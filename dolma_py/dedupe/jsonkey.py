@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from dolma_py.jsonpath import JsonPath
+
 _SIMPLE_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 
 Getter = Callable[[dict[str, Any]], Any]
@@ -29,7 +31,8 @@ def _simple_steps(path: str) -> list[str | int] | None:
 def compile_key(path: str) -> Getter:
     """A function returning the first value `path` finds in a document, or `None` when it finds nothing.
 
-    Plain paths are walked directly (fast); anything else goes through the mixer's dolma-dialect JSONPath.
+    Plain paths are walked directly (fast); anything else goes through dolma's JSONPath dialect (`dolma_py.jsonpath`,
+    shared with the mixer).
     """
     if not path.startswith("$"):
         raise ValueError(f"a document key must be a JSONPath starting with '$', got {path!r}")
@@ -48,8 +51,6 @@ def compile_key(path: str) -> Getter:
             return value
 
         return walk
-
-    from mixers.stream.jsonpath import JsonPath
 
     compiled = JsonPath(path)
 

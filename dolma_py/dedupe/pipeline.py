@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import replace
 from functools import partial
 
@@ -15,7 +14,7 @@ from dolma_py.dedupe.output import write_attributes
 from dolma_py.dedupe.plan import DedupeJob, plan, summary_path
 from dolma_py.dedupe.session import SaveFilter, Session
 from dolma_py.errors import ConfigError
-from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
+from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summarized_run
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.paths import is_s3
 
@@ -55,27 +54,30 @@ def run_read_only(config: DedupeConfig, units: list[Unit], where: str | None, pr
 def run_writable(
     config: DedupeConfig, units: list[Unit], where: str | None, progress: bool, mirror: SaveFilter | None = None
 ) -> RunSummary:
-    """Insert files in order (locally or into Ray actors), resuming from the last checkpoint."""
-    started = time.monotonic()
-    session = Session(config, units, overwrite=config.overwrite, mirror=mirror)
-    summary = RunSummary(command="dedupe", units_total=len(units), units_skipped=len(units) - len(session.todo))
-    if session.finished:
-        print(f"dedupe: all {len(units)} files are already in the filter; nothing to do "
-              "(--overwrite recomputes them from the starting filter)", file=sys.stderr)
-        if not filter_exists(config.bloom_filter.file, config.bloom_filter.partitions):
-            session.publish()
-    elif config.ray_address:
-        from dolma_py.dedupe.ray_filter import run_ray
+    """Insert files in order (locally or into Ray actors), resuming from the last checkpoint.
 
-        run_ray(session, config.ray_address, summary, progress)
-    else:
-        from dolma_py.dedupe.driver import run_local
+    Holds the run lock on the attribute directories and the filter's (the filter and its checkpoints are outputs).
+    """
+    lock = [*(path for unit in units for path in unit.outputs), config.bloom_filter.file, *([where] if where else [])]
+    with summarized_run("dedupe", where, lock, len(units)) as summary:
+        session = Session(config, units, overwrite=config.overwrite, mirror=mirror)
+        summary.units_skipped = len(units) - len(session.todo)
+        if session.finished:
+            print(f"dedupe: all {len(units)} files are already in the filter; nothing to do "
+                  "(--overwrite recomputes them from the starting filter)", file=sys.stderr)
+            if not filter_exists(config.bloom_filter.file, config.bloom_filter.partitions):
+                session.publish()
+        elif config.ray_address:
+            from dolma_py.dedupe.ray_filter import run_ray
 
-        run_local(session, config.processes, summary, progress)
-    if session.watch is not None:
-        summary.gauges["bloom_filter_distinct_keys"] = session.watch.keys
-        summary.gauges["bloom_filter_expected_false_positive_rate"] = session.watch.rate
-    summary.finish(started, where)
+            run_ray(session, config.ray_address, summary, progress)
+        else:
+            from dolma_py.dedupe.driver import run_local
+
+            run_local(session, config.processes, summary, progress)
+        if session.watch is not None:
+            summary.gauges["bloom_filter_distinct_keys"] = session.watch.keys
+            summary.gauges["bloom_filter_expected_false_positive_rate"] = session.watch.rate
     return summary
 
 

@@ -39,6 +39,7 @@ from dolma_py.dedupe.plan import DedupeJob
 from dolma_py.dedupe.session import Session
 from dolma_py.dedupe.sizing import partition_bytes
 from dolma_py.errors import DolmaError
+from dolma_py.exec.executors import ray_connect
 from dolma_py.exec.progress import Progress
 from dolma_py.exec.runner import RunSummary
 from dolma_py.exec.units import Unit, UnitResult
@@ -94,19 +95,9 @@ def partition_nbytes(config: BloomFilterConfig, existing: str | None) -> int:
     return os.path.getsize(existing) if existing is not None else partition_bytes(config)
 
 
-def _connect(address: str) -> Any:
-    try:
-        import ray
-    except ImportError as err:
-        raise DolmaError("--ray-address needs the ray extra: pip install 'dolma-py[ray]'") from err
-    if not ray.is_initialized():
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
-    return ray
-
-
 def run_ray(session: Session, address: str, summary: RunSummary, progress: bool) -> None:
     """Insert the remaining files in order into partition actors; same outputs as the local run."""
-    ray = _connect(address)
+    ray = ray_connect(address)
     config = session.config
     partitions = session.partitions
     spec = session.spec

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
 
+from dolma_py.errors import DolmaError
 from dolma_py.exec import lenient
 from dolma_py.exec.executors import make_executor
 from dolma_py.exec.fingerprint import fingerprint
@@ -16,6 +19,7 @@ from dolma_py.exec.progress import Progress
 from dolma_py.exec.units import Unit, UnitFunction, UnitResult, input_states
 from dolma_py.io.atomic import abort_leftover_uploads, terminate_as_exception, write_bytes
 from dolma_py.io.lock import run_lock
+from dolma_py.io.paths import common_dir, is_s3, join
 from dolma_py.io.storage import remove
 
 CHECK_THREADS = 16
@@ -70,12 +74,71 @@ class RunSummary:
         for name, value in result.counters.items():
             self.counters[name] = self.counters.get(name, 0) + value
 
+    def fail(self, key: str, error: str, details: str | None = None) -> None:
+        """Count a failed unit that produced no `UnitResult` (a whole-run step that raised)."""
+        self.add(UnitResult(key=key, error=error, details=details))
+
+    def include(self, stage: RunSummary, *, documents: bool = True) -> None:
+        """Add a nested stage: its units, failures and bad lines, its counters as `<stage>.<name>`, and its
+        documents unless `documents` is False (a later stage of the same documents)."""
+        self.units_total += stage.units_total
+        self.units_done += stage.units_done
+        self.units_skipped += stage.units_skipped
+        self.units_failed += stage.units_failed
+        self.failures.extend(stage.failures)
+        self.bad_lines += stage.bad_lines
+        self.documents += stage.documents if documents else 0
+        for name, value in stage.counters.items():
+            key = f"{stage.command}.{name}"
+            self.counters[key] = self.counters.get(key, 0) + value
+        self.recovered_locks.extend(stage.recovered_locks)
+        self.aborted_uploads += stage.aborted_uploads
+
     def finish(self, started: float, path: str | None) -> None:
         """Sort the counters, record the seconds since `started` (`time.monotonic()`), write the JSON to `path`."""
         self.counters = dict(sorted(self.counters.items()))
         self.elapsed_seconds = round(time.monotonic() - started, 3)
         if path:
             write_bytes(path, self.to_json(), compress=False)
+
+
+def summary_file(directory: str, command: str) -> str:
+    """Where a command's run summary goes in `directory`: `_dolma_<command>_summary.json`."""
+    return join(directory, f"_dolma_{command}_summary.json")
+
+
+def summary_directory(directories: list[str]) -> str:
+    """Where a run writing into `directories` keeps its summary: their deepest common directory, or the first one
+    when that is a root (the working directory, `/`, an S3 bucket), which is not the run's to write in."""
+    common = common_dir([directory.rstrip("/") + "/" for directory in directories])
+    if common.strip("/") == "" or (is_s3(common) and common.rstrip("/").count("/") < 3):
+        return directories[0].rstrip("/")
+    return common
+
+
+@contextmanager
+def summarized_run(
+    command: str, summary_path: str | None, lock: Iterable[str], units_total: int = 0
+) -> Iterator[RunSummary]:
+    """Hold `run_lock` on the directories of the paths `lock` (the outputs, normally the summary too), yield the
+    run's `RunSummary` to fill, and write it to `summary_path` at the end. An exception is counted as a failed
+    unit of the run (unless a failure is already counted), then re-raised.
+
+    The shape of every command's summary, whether its work is one `run_stage` or not (dedupe's ordered insert,
+    tokens' two stages, a curriculum build, a training run).
+    """
+    started = time.monotonic()
+    summary = RunSummary(command=command, units_total=units_total)
+    with run_lock(lock, command) as recovered:
+        summary.recovered_locks = recovered
+        try:
+            yield summary
+        except Exception as err:
+            if summary.ok:  # not already counted by the unit or stage that raised it
+                summary.fail(command, str(err) if isinstance(err, DolmaError) else f"{type(err).__name__}: {err}")
+            summary.finish(started, summary_path)
+            raise
+        summary.finish(started, summary_path)
 
 
 def run_stage(
@@ -90,11 +153,9 @@ def run_stage(
     The run holds the lock on every output directory (a second run is refused with `LockedError`), aborts
     multipart uploads a killed run left on its outputs, and writes each finished unit's marker.
     """
-    started = time.monotonic()
-    summary = RunSummary(command=command, units_total=len(units))
     outputs = [path for unit in units for path in (*unit.outputs, unit.marker)]
-    with run_lock([*outputs, *([summary_path] if summary_path else [])], command) as recovered:
-        summary.recovered_locks = recovered
+    lock = [*outputs, *([summary_path] if summary_path else [])]
+    with summarized_run(command, summary_path, lock, len(units)) as summary:
         summary.aborted_uploads = abort_leftover_uploads(outputs)
         prints = {unit.key: fingerprint(fn, unit.params) for unit in units}
         with ThreadPoolExecutor(CHECK_THREADS) as pool:  # on S3 each check is a few HEAD requests
@@ -105,7 +166,6 @@ def run_stage(
             results = _execute(command, todo, fn, options, prints)
         for result in sorted(results, key=lambda r: r.key):
             summary.add(result)
-        summary.finish(started, summary_path)
     return summary
 
 

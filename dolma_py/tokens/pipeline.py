@@ -3,6 +3,8 @@
 Both stages are lists of units run by the shared executor, so they resume (complete units are skipped) and give
 byte-identical shards for any process count. A run record `.dolma_py-tokens.json` in the destination ties the shards
 to the run's fingerprint: a rerun of a finished run does nothing, a different run into the same place is refused.
+The whole run (both stages and the record's writes) holds the run lock on the destination and the work directory,
+and writes `_dolma_tokens_summary.json` (the shared run-summary shape) in the destination.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 
 from dolma_py.config.tokens import ID_TYPES, TokensConfig
 from dolma_py.errors import ConfigError, DolmaError
-from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
+from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summarized_run, summary_file
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import write_bytes
 from dolma_py.io.documents import open_read
@@ -190,77 +192,84 @@ def run_tokens(config: TokensConfig, progress: bool = True) -> TokensResult:
     run_fp = _sha1(tokenize_fp, *inputs, str(config.seed), str(config.batch_size), str(max_tokens))
     destination = config.destination.rstrip("/")
     record_path = join(destination, RECORD_NAME)
-    record = _read_record(record_path)
-    if record and record.get("complete") and record.get("fingerprint") == run_fp and not config.overwrite:
-        if all(exists(join(destination, s["name"] + ".npy")) for s in record["shards"]):
-            return TokensResult(**{k: v for k, v in record.items() if k in TokensResult.__dataclass_fields__})
-    _check_destination(destination, record, run_fp, config.overwrite)
-
     work = _work_dir(config, run_fp)
     options = ExecOptions(config.processes, config.ray_address, config.overwrite, progress)
     stems = [stem_for(work, path, tokenize_fp) for path in inputs]
-    threads = max(1, (os.cpu_count() or 1) // config.processes)
-    params = TokenizeParams(
-        settings, dtype.name, fields.text_field_name, fields.id_field_name, config.skip_bad_lines, threads,
-        id_types=ID_TYPES[fields.id_field_type],
-    )
     units = [
         Unit(key=path, inputs=(path,), outputs=outputs_for(stem)) for path, stem in zip(inputs, stems, strict=True)
     ]
-    stage1 = run_stage("tokens:tokenize", units, partial(tokenize_file, params), options)
-    if not stage1.ok:
-        raise _stage_error(stage1)
+    # one lock around both stages and the record's writes: on the destination and on the work directory
+    summary_path = summary_file(destination, "tokens")
+    lock = [record_path, summary_path, *(path for unit in units for path in unit.outputs)]
+    with summarized_run("tokens", summary_path, lock) as summary:
+        record = _read_record(record_path)
+        if record and record.get("complete") and record.get("fingerprint") == run_fp and not config.overwrite:
+            if all(exists(join(destination, s["name"] + ".npy")) for s in record["shards"]):
+                summary.units_total = summary.units_skipped = len(units) + len(record["shards"])
+                return TokensResult(**{k: v for k, v in record.items() if k in TokensResult.__dataclass_fields__})
+        _check_destination(destination, record, run_fp, config.overwrite)
 
-    tokenized = [TokenizedFile.open(stem, dtype) for stem in stems]
-    counts = np.array([len(tf) for tf in tokenized], dtype=np.int64)
-    lengths = np.concatenate([tf.doc_lengths() for tf in tokenized]) if tokenized else np.zeros(0, np.int64)
-    plans = plan_shards(counts, lengths, config.batch_size, config.seed, max_tokens)
-    result = TokensResult(
-        destination=destination,
-        dtype=dtype.name,
-        tokenizer={
-            "name_or_path": settings.name_or_path,
-            "sha1": _sha1(encoder.tokenizer.to_str()),
-            "vocab_size": encoder.vocab_size,
-            "bos_token_id": settings.bos_token_id,
-            "eos_token_id": settings.eos_token_id,
-        },
-        shards=[{"name": shard_name(p.index), "documents": p.documents, "tokens": p.tokens} for p in plans],
-        documents=int(counts.sum()),
-        tokens=int(lengths.sum()),
-        empty_documents=sum(int(tf.counts["empty"]) for tf in tokenized),
-        bad_lines=sum(int(tf.counts["bad_lines"]) for tf in tokenized),
-        fingerprint=run_fp,
-    )
-    write_bytes(record_path, json.dumps(asdict(result), indent=2).encode(), compress=False)
-
-    shard_params = ShardParams(
-        stems=tuple(stems),
-        dtype=dtype.name,
-        counts=tuple(counts.tolist()),
-        n_windows=window_count(int(counts.sum()), config.batch_size),
-        seed=config.seed,
-    )
-    shard_units = [
-        Unit(
-            key=shard_name(p.index),
-            inputs=(),
-            outputs=(
-                join(destination, shard_name(p.index) + ".csv.gz"),
-                join(destination, shard_name(p.index) + ".npy"),
-            ),
-            params=p,
+        threads = max(1, (os.cpu_count() or 1) // config.processes)
+        params = TokenizeParams(
+            settings, dtype.name, fields.text_field_name, fields.id_field_name, config.skip_bad_lines, threads,
+            id_types=ID_TYPES[fields.id_field_type],
         )
-        for p in plans
-    ]
-    stage2 = run_stage("tokens:shards", shard_units, partial(write_shard_unit, shard_params), options)
-    if not stage2.ok:
-        raise _stage_error(stage2)
+        stage1 = run_stage("tokens:tokenize", units, partial(tokenize_file, params), options)
+        summary.include(stage1)
+        if not stage1.ok:
+            raise _stage_error(stage1)
 
-    result.complete = True
-    result.stages = [json.loads(stage1.to_json()), json.loads(stage2.to_json())]
-    write_bytes(record_path, json.dumps(asdict(result), indent=2).encode(), compress=False)
-    for unit in units:  # the intermediates and their completion markers
-        for path in (*unit.outputs, unit.marker):
-            remove(path)
-    return result
+        tokenized = [TokenizedFile.open(stem, dtype) for stem in stems]
+        counts = np.array([len(tf) for tf in tokenized], dtype=np.int64)
+        lengths = np.concatenate([tf.doc_lengths() for tf in tokenized]) if tokenized else np.zeros(0, np.int64)
+        plans = plan_shards(counts, lengths, config.batch_size, config.seed, max_tokens)
+        result = TokensResult(
+            destination=destination,
+            dtype=dtype.name,
+            tokenizer={
+                "name_or_path": settings.name_or_path,
+                "sha1": _sha1(encoder.tokenizer.to_str()),
+                "vocab_size": encoder.vocab_size,
+                "bos_token_id": settings.bos_token_id,
+                "eos_token_id": settings.eos_token_id,
+            },
+            shards=[{"name": shard_name(p.index), "documents": p.documents, "tokens": p.tokens} for p in plans],
+            documents=int(counts.sum()),
+            tokens=int(lengths.sum()),
+            empty_documents=sum(int(tf.counts["empty"]) for tf in tokenized),
+            bad_lines=sum(int(tf.counts["bad_lines"]) for tf in tokenized),
+            fingerprint=run_fp,
+        )
+        write_bytes(record_path, json.dumps(asdict(result), indent=2).encode(), compress=False)
+
+        shard_params = ShardParams(
+            stems=tuple(stems),
+            dtype=dtype.name,
+            counts=tuple(counts.tolist()),
+            n_windows=window_count(int(counts.sum()), config.batch_size),
+            seed=config.seed,
+        )
+        shard_units = [
+            Unit(
+                key=shard_name(p.index),
+                inputs=(),
+                outputs=(
+                    join(destination, shard_name(p.index) + ".csv.gz"),
+                    join(destination, shard_name(p.index) + ".npy"),
+                ),
+                params=p,
+            )
+            for p in plans
+        ]
+        stage2 = run_stage("tokens:shards", shard_units, partial(write_shard_unit, shard_params), options)
+        summary.include(stage2, documents=False)
+        if not stage2.ok:
+            raise _stage_error(stage2)
+
+        result.complete = True
+        result.stages = [json.loads(stage1.to_json()), json.loads(stage2.to_json())]
+        write_bytes(record_path, json.dumps(asdict(result), indent=2).encode(), compress=False)
+        for unit in units:  # the intermediates and their completion markers
+            for path in (*unit.outputs, unit.marker):
+                remove(path)
+        return result

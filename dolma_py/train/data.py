@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dolma_py.errors import ConfigError
-from mixers.curriculum.manifest import InstanceTable, Manifest
+from dolma_py.manifest import InstanceTable, Manifest
 
 
 @dataclass(frozen=True)

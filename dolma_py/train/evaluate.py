@@ -6,8 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dolma_py.manifest import InstanceTable
 from dolma_py.train.distributed import Runtime, all_reduce_sum
-from mixers.curriculum.manifest import InstanceTable
 
 
 @torch.no_grad()

@@ -7,6 +7,7 @@ AdamW step; then log, evaluate and checkpoint on their intervals. An instance of
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 import time
@@ -18,6 +19,9 @@ import torch
 
 from dolma_py.config.train import ModelConfig, TrainConfig
 from dolma_py.errors import ConfigError, DolmaError
+from dolma_py.exec.runner import RunSummary, summarized_run, summary_file
+from dolma_py.exec.units import UnitResult
+from dolma_py.manifest import Manifest, ManifestError
 from dolma_py.train.checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
 from dolma_py.train.data import CurriculumBatches, validation_rows
 from dolma_py.train.distributed import Runtime, all_reduce_sum, gradient_sync, init_runtime, shutdown, wrap_model
@@ -25,7 +29,6 @@ from dolma_py.train.evaluate import evaluate
 from dolma_py.train.metrics import MetricsLog
 from dolma_py.train.model import Transformer, flops_per_token
 from dolma_py.train.schedule import LRSchedule, build_optimizer
-from mixers.curriculum.manifest import Manifest, ManifestError
 
 
 @dataclasses.dataclass
@@ -36,10 +39,15 @@ class TrainResult:
     loss: float | None
     checkpoint: Path | None
     metrics: Path
+    trained_steps: int = 0
+    trained_tokens: int = 0
 
 
 def train(config: TrainConfig) -> TrainResult:
-    """Train (or resume) the run described by `config`; under torchrun, every rank calls this."""
+    """Train (or resume) the run described by `config`; under torchrun, every rank calls this.
+
+    The main rank holds the run lock on `out_dir` and writes `_dolma_train_summary.json` there (one unit: the run).
+    """
     try:
         config.validate()
     except ValueError as err:
@@ -47,11 +55,30 @@ def train(config: TrainConfig) -> TrainResult:
     rt = init_runtime(config.system)
     clean = False
     try:
-        result = _train(config, rt)
+        where = summary_file(config.out_dir, "train")
+        run: contextlib.AbstractContextManager[RunSummary] = (
+            summarized_run("train", where, [where], units_total=1)
+            if rt.is_main
+            else contextlib.nullcontext(RunSummary("train"))
+        )
+        with run as summary:
+            result = _train(config, rt)
+            _summarize(summary, config, result)
         clean = True
         return result
     finally:
         shutdown(rt, clean)
+
+
+def _summarize(summary: RunSummary, config: TrainConfig, result: TrainResult) -> None:
+    """The run as one unit: done when it trained steps (with their count and tokens), skipped when complete."""
+    if not result.trained_steps:
+        summary.units_skipped = 1
+        return
+    counters = {"steps": result.trained_steps, "tokens": result.trained_tokens}
+    summary.add(UnitResult(key=config.out_dir, counters=counters))
+    if result.loss is not None:
+        summary.gauges["loss"] = result.loss
 
 
 def _open_data(config: TrainConfig, rt: Runtime) -> tuple[Manifest, CurriculumBatches]:
@@ -215,4 +242,8 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
         from dolma_py.train.plot import plot_metrics
 
         plot_metrics(out / "metrics.jsonl", out / "loss.png")
-    return TrainResult(end if start < end else start, loss_value, checkpoint, out / "metrics.jsonl")
+    trained = max(end - start, 0)
+    return TrainResult(
+        end if start < end else start, loss_value, checkpoint, out / "metrics.jsonl",
+        trained_steps=trained, trained_tokens=trained * batches.global_batch * trained_len,
+    )

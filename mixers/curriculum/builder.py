@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mixers.curriculum.manifest import Manifest, ManifestError, PhaseInfo, write_manifest
+from dolma_py.exec.runner import RunSummary, summarized_run, summary_file
+from dolma_py.exec.units import UnitResult
+from dolma_py.manifest import Manifest, ManifestError, PhaseInfo, write_manifest
 from mixers.curriculum.planner import Plan
 
 STREAM, ORDER, VALIDATION = 0, 1, 2
@@ -108,3 +110,23 @@ def build_manifest(plan: Plan, destination: str, overwrite: bool = False) -> tup
         fingerprint=fp,
     )
     return path, True
+
+
+def run_build(plan: Plan, destination: str, overwrite: bool = False) -> tuple[RunSummary, str, bool]:
+    """`dolma curriculum build`: one unit, the manifest, built under the run lock of its parent directory (the
+    manifest directory itself is swapped in whole); returns the summary, where it was written (inside the
+    manifest) and whether the manifest was built."""
+    destination = destination.rstrip("/")
+    where = summary_file(destination, "curriculum")
+    with summarized_run("curriculum", where, [destination], units_total=1) as summary:
+        _, built = build_manifest(plan, destination, overwrite)
+        if built:
+            counters = {
+                "phases": len(plan.phases),
+                "instances": sum(p.instances for p in plan.phases),
+                "tokens": sum(p.tokens for p in plan.phases),
+            }
+            summary.add(UnitResult(key=destination, counters=counters))
+        else:
+            summary.units_skipped = 1
+    return summary, where, built

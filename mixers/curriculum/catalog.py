@@ -16,8 +16,8 @@ import numpy as np
 
 from dolma_py.errors import ConfigError
 from dolma_py.io.paths import expand, is_s3
+from dolma_py.manifest import TOKEN_DTYPES, ShardInfo
 from dolma_py.tokens.shards import RECORD_NAME, read_index
-from mixers.curriculum.manifest import TOKEN_DTYPES, ShardInfo
 from mixers.curriculum.spec import CurriculumSpec, split_pool_name
 
 

@@ -15,9 +15,9 @@ from functools import lru_cache
 from typing import Any
 
 from dolma_py.config.mix import FilterConfig, SpanReplacementConfig
+from dolma_py.jsonpath import JsonPath
 from mixers.stream.jqfast import JqRuntimeError
 from mixers.stream.jqfilter import JqProgram, exclude_matches, include_matches
-from mixers.stream.jsonpath import JsonPath
 from mixers.stream.spans import SpanRule
 
 Test = Callable[[Any], bool]
