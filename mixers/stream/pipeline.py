@@ -27,13 +27,12 @@ from dolma_py.config.mix import MixConfig, StreamConfig
 from dolma_py.config.schema import COMPRESSION_NAMES
 from dolma_py.errors import ConfigError
 from dolma_py.exec.lenient import lenient_options
-from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
+from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summarized_run, summary_directory, summary_file
 from dolma_py.exec.units import Unit, input_states
 from dolma_py.io import paths
 from dolma_py.io.atomic import write_bytes
 from dolma_py.io.compression import codec_for
 from dolma_py.io.documents import open_read
-from dolma_py.io.lock import run_lock
 from dolma_py.io.storage import exists, list_files, remove
 from mixers.stream.assemble import ShardTask, merge_segments, pack, write_shard
 from mixers.stream.filters import DocFilter, compile_span_rules
@@ -226,11 +225,21 @@ def _remove_staging(plan: StreamPlan) -> None:
         pass  # other streams still stage there
 
 
-def run_mix(config: MixConfig, *, progress: bool = True) -> tuple[list[StreamReport], list[RunSummary]]:
-    """Plan, lock every stream's output directory, run both stages, and write one report per completed stream."""
+def summary_path(config: MixConfig) -> str:
+    """`_dolma_mix_summary.json` in the deepest directory holding every stream's output."""
+    return summary_file(summary_directory([stream.output.path for stream in config.streams]), "mix")
+
+
+def run_mix(config: MixConfig, *, progress: bool = True) -> tuple[list[StreamReport], RunSummary]:
+    """Plan, lock every stream's output directory, run both stages, write one report per completed stream and the
+    run summary (at `summary_path`)."""
     plans = [plan_stream(stream, config) for stream in config.streams]
-    with run_lock([plan.report_path for plan in plans], "mix"):
-        return _run_locked(config, plans, progress)
+    where = summary_path(config)
+    with summarized_run("mix", where, [where, *(plan.report_path for plan in plans)]) as summary:
+        reports, stages = _run_locked(config, plans, progress)
+        for stage in stages:  # the parts stage ("mix") reads the documents, the shards stage rewrites them
+            summary.include(stage, documents=stage.command == "mix")
+    return reports, summary
 
 
 def _run_locked(
