@@ -139,8 +139,22 @@ class ParsedTexts:
     def __len__(self) -> int: ...
     def nonempty(self) -> NDArray[np.bool_]: ...
 
-def parse_documents(lines: list[bytes]) -> tuple[list[str], ParsedTexts]:
-    """(ids, texts) of the JSON document lines up to the first one left to the Python reader."""
+DOCUMENT_FIELDS: list[tuple[str, bool, str]]
+"""The document model's field rules (jsonl.rs `FIELDS`): (field, required, what its value must be), e.g.
+`("metadata", False, "an object or null")`; `dolma_py.docmodel` builds the Python checks from it."""
+
+DOCUMENT_REJECTIONS: list[str]
+"""Every kind of bad line `parse_documents` reports; `dolma_py.docmodel.MESSAGES` words each one."""
+
+def parse_documents(
+    lines: list[bytes],
+) -> tuple[
+    list[str | None],  # per line: its id (None where the line has no string id)
+    ParsedTexts,  # the texts of the lines holding a valid document
+    NDArray[np.int64],  # which lines those are
+    list[tuple[int, str, str | None, str | None, int | None]],  # per bad line: (index, kind, field, got, byte)
+]:
+    """Check and read JSON document lines in Rust (the document model of `jsonl.rs`)."""
 
 def attribute_lines(
     name: str,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from dolma_py.docmodel import check_document
+
 
 class Span(NamedTuple):
     """A scored range of a document's text; offsets are Unicode code points, end exclusive."""
@@ -35,23 +37,8 @@ class Document:
 
     @classmethod
     def from_json(cls, obj: Any) -> Document:
-        """Validate a parsed JSON object; raises `ValueError` naming the offending field."""
-        if not isinstance(obj, dict):
-            raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-        doc_id = obj.get("id")
-        if doc_id is None:
-            raise ValueError("field 'id' is missing")
-        if not isinstance(doc_id, str):
-            raise ValueError(f"field 'id' must be a string, got {type(doc_id).__name__}")
-        text = obj.get("text")
-        if text is None:
-            raise ValueError("field 'text' is missing")
-        if not isinstance(text, str):
-            raise ValueError(f"field 'text' must be a string, got {type(text).__name__}")
-        source = obj.get("source") or ""
-        if not isinstance(source, str):
-            raise ValueError(f"field 'source' must be a string, got {type(source).__name__}")
-        metadata = obj.get("metadata") or {}
-        if not isinstance(metadata, dict):
-            raise ValueError(f"field 'metadata' must be an object, got {type(metadata).__name__}")
-        return cls(id=doc_id, text=text, source=source, metadata=metadata, raw=obj)
+        """Validate a parsed JSON object (`docmodel.check_document`); raises `DocumentError`, a `ValueError` naming
+        the offending field."""
+        check_document(obj)
+        return cls(id=obj["id"], text=obj["text"], source=obj.get("source", ""), metadata=obj.get("metadata") or {},
+                   raw=obj)

@@ -413,10 +413,10 @@ def test_rust_document_parser_agrees_with_the_python_reader(tmp_path: Path, monk
     for _ in range(200):  # deeper than the Rust parser goes: this line's batch is read by Python
         nested = {"n": nested}
     docs = [
-        {"id": 'q"\\\n\x01é', "text": "Hello  world\n\nsecond 😀 para\n", "source": 0, "metadata": {}},
+        {"id": 'q"\\\n\x01é', "text": "Hello  world\n\nsecond 😀 para\n", "source": "", "metadata": {}},
         {"id": "e", "text": ""},
-        {"id": "f", "text": "hello world\nthird one here", "source": False, "metadata": [], "big": 2**64},
-        {"id": "s", "text": "second 😀 para\nhello world", "source": None},
+        {"id": "f", "text": "hello world\nthird one here", "version": None, "metadata": None, "big": 2**64},
+        {"id": "s", "text": "second 😀 para\nhello world", "source": None},  # a bad line keeping its id
         {"id": "n", "text": "hello world\nsecond 😀 para", "metadata": nested},
     ]
     lines = [json.dumps(doc).encode() for doc in docs]
@@ -426,24 +426,29 @@ def test_rust_document_parser_agrees_with_the_python_reader(tmp_path: Path, monk
     path.parent.mkdir()
     path.write_bytes(b"\n".join(lines) + b"\n")
     parse = reader._rust.parse_documents
-    full_batches = []
+    python_batches = []
+    from_items = reader.TextBatch.from_items
 
-    def counting_parse(raws: list[bytes]) -> tuple:
-        ids, texts = parse(raws)
-        full_batches.append(len(ids) == len(raws))
-        return ids, texts
+    def counting_from_items(items: list) -> reader.TextBatch:
+        python_batches.append(len(items))
+        return from_items(items)
 
+    def all_malformed(raws: list[bytes]) -> tuple:  # every line left to the Python reader
+        _, texts, doc_lines, _ = parse([])
+        return [None] * len(raws), texts, doc_lines, [(i, "malformed_json", None, None, None) for i in range(len(raws))]
+
+    monkeypatch.setattr(reader.TextBatch, "from_items", counting_from_items)
     for mode in ("paragraphs", "ngrams"):
         spec = _key_spec(mode, batch_size=2)
-        monkeypatch.setattr(reader._rust, "parse_documents", counting_parse)
+        monkeypatch.setattr(reader._rust, "parse_documents", parse)
         fast = hash_file(spec, str(path))
-        monkeypatch.setattr(reader._rust, "parse_documents", lambda raws: parse([]))
+        monkeypatch.setattr(reader._rust, "parse_documents", all_malformed)
         python = hash_file(spec, str(path))
         assert fast.ids == python.ids == ['q"\\\n\x01é', "e", "d", "f", None, "s", "n"]
-        assert (fast.documents, fast.bad_lines) == (python.documents, python.bad_lines) == (6, 1)
+        assert (fast.documents, fast.bad_lines) == (python.documents, python.bad_lines) == (5, 2)
         for column in ("attr_mode", "line_items", "item_start", "item_end", "key_start", "score_start", "keys"):
             assert np.array_equal(getattr(fast, column), getattr(python, column)), column
-    assert full_batches == [True, True, False, False] * 2
+    assert python_batches == [1, 2, 2, 2, 1] * 2  # the fast path hands Python only the deeply nested line's batch
     args = ["--documents", str(path), "--dedupe.paragraphs.attribute_name", 'dup"s', "--skip_bad_lines",
             *bloom_args(tmp_path / "bf.bin")]
     assert dedupe(*args) == 0

@@ -116,7 +116,7 @@ def test_read_documents_reports_each_bad_line(tmp_path: Path) -> None:
     assert "'id' is missing" in bad[3].error
     assert "'id' must be a string" in bad[4].error
     assert bad[5].doc_id == "nt" and "'text' is missing" in bad[5].error
-    assert "malformed JSON" in bad[6].error  # invalid UTF-8
+    assert bad[6].error == "invalid UTF-8 at byte 28"
     assert bad[7].error == "empty line"
     assert isinstance(items[7], Document) and items[7].text == "   \n "
 

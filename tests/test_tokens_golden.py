@@ -52,7 +52,7 @@ def test_integer_ids_need_id_field_type_int(tmp_path: Path, capsys: pytest.Captu
     config = _setup(tmp_path)
     assert cli.main(["-c", str(config), "tokens", "--fields.id_field_type", "str"]) != 0
     err = capsys.readouterr().err
-    assert "part-0.jsonl.gz:1:" in err and "field 'id' must be str, got int (fields.id_field_type)" in err
+    assert "part-0.jsonl.gz:1:" in err and "field 'id' must be a string, got int (fields.id_field_type)" in err
     assert not list(tmp_path.glob("tokens/*.npy"))
 
 

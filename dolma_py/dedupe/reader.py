@@ -1,9 +1,9 @@
 """Reading documents for dedupe: only `id`, `text` and the parsed object, without building `Document`s.
 
-Lines that pass the same checks as `Document.from_json` take a fast path (one dict lookup per field); any other
-line goes through `to_document`, so bad lines get exactly the errors every other stage reports. The paragraph
-modes need only ids and texts: their JSON lines are parsed in Rust (`text_batches`), and a batch with a line the
-Rust parser leaves to Python is read through the same Python checks instead.
+Lines are checked by the document model (`dolma_py.docmodel`), so bad lines get exactly the errors every other
+stage reports. The paragraph modes need only ids and texts: their JSON lines are parsed and checked in Rust
+(`text_batches`), whose rejections `docmodel.from_rejection` words; a batch holding a line nested deeper than the Rust
+parser goes is read through the Python checks instead.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dolma_py import _rust
+from dolma_py.docmodel import from_rejection
 from dolma_py.io.documents import BadLine, iter_lines, iter_records, parse_record, to_document
 from dolma_py.io.paths import is_parquet
 from dolma_py.text import ParsedTexts
@@ -55,23 +56,8 @@ class TextBatch:
         )
 
 
-def _valid(obj: Any) -> bool:
-    """The checks of `Document.from_json`, for the common case where they pass."""
-    if type(obj) is not dict:
-        return False
-    source, metadata = obj.get("source"), obj.get("metadata")
-    return (
-        type(obj.get("id")) is str
-        and type(obj.get("text")) is str
-        and (not source or type(source) is str)
-        and (not metadata or type(metadata) is dict)
-    )
-
-
 def _doc_line(line_no: int, record: Any) -> DocLine | BadLine:
     """One `iter_records` item as a `DocLine`, or the `BadLine` that `to_document` makes of it."""
-    if _valid(record):
-        return DocLine(line_no, record["id"], record["text"], record)
     item = to_document(line_no, record)
     return item if isinstance(item, BadLine) else DocLine(line_no, item.id, item.text, item.raw)
 
@@ -91,8 +77,15 @@ def text_batches(path: str, batch_size: int) -> Iterator[TextBatch]:
         return
     lines = iter_lines(path)
     while chunk := list(itertools.islice(lines, batch_size)):
-        ids, texts = _rust.parse_documents([raw for _, raw in chunk])
-        if len(ids) == len(chunk):
-            yield TextBatch(ids, np.arange(len(ids)), texts, texts.nonempty(), [])
+        ids, texts, doc_lines, rejections = _rust.parse_documents([raw for _, raw in chunk])
+        bad = []
+        for index, kind, field, got, byte in rejections:
+            line_no, raw = chunk[index]
+            error = from_rejection(raw, kind, field, got, byte)
+            if error is None:
+                break
+            bad.append(BadLine(line_no, ids[index], str(error)))
         else:
-            yield TextBatch.from_items([_doc_line(line_no, parse_record(raw)) for line_no, raw in chunk])
+            yield TextBatch(ids, doc_lines, texts, texts.nonempty(), bad)
+            continue
+        yield TextBatch.from_items([_doc_line(line_no, parse_record(raw)) for line_no, raw in chunk])

@@ -15,6 +15,7 @@ import zstandard
 from isal.isal_zlib import error as IsalError
 
 from dolma_py.data import Document
+from dolma_py.docmodel import NULL_MEANS_ABSENT, DocumentError, parse_line
 from dolma_py.errors import DataError
 from dolma_py.io.atomic import atomic_write
 from dolma_py.io.compression import decompressing_reader
@@ -63,21 +64,14 @@ def iter_lines(path: str, codec: str | None = "infer") -> Iterator[tuple[int, by
     except (EOFError, OSError, zlib.error, IsalError, zstandard.ZstdError) as err:
         if isinstance(err, FileNotFoundError):
             raise DataError(path, None, "file not found") from err
+        if isinstance(err, IsADirectoryError):
+            raise DataError(path, None, "is a directory, not a documents file") from err
         raise DataError(path, None, f"cannot read compressed data after line {line_no} ({err})") from err
 
 
-def parse_json_line(raw: bytes) -> Any:
-    """The JSON value on one line; raises `ValueError` for an empty or malformed line (invalid UTF-8 included)."""
-    if not raw.strip():
-        raise ValueError("empty line")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        raise ValueError(f"malformed JSON ({err})") from None
-
-
 def iter_parquet_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(1-based row number, row as a dict) for every row of a Parquet file, streamed batch by batch."""
+    """(1-based row number, row as a dict) for every row of a Parquet file, streamed batch by batch; a null in an
+    optional column the document model wants a string in (`NULL_MEANS_ABSENT`) is a field the row lacks."""
     import pyarrow.parquet as pq
 
     with open_raw(path, "rb") as raw:
@@ -85,12 +79,15 @@ def iter_parquet_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         for batch in pq.ParquetFile(raw).iter_batches(batch_size=4096):
             for obj in batch.to_pylist():
                 row += 1
+                for name in NULL_MEANS_ABSENT:
+                    if name in obj and obj[name] is None:
+                        del obj[name]
                 yield row, obj
 
 
 def iter_records(path: str) -> Iterator[tuple[int, Any]]:
     """(line number, parsed JSON value) per line, or per row of a Parquet file; a line that cannot be parsed
-    gives its `ValueError` as the value, so callers keep one item per input line."""
+    gives its `DocumentError` as the value, so callers keep one item per input line."""
     if is_parquet(path):
         yield from iter_parquet_rows(path)
         return
@@ -99,20 +96,20 @@ def iter_records(path: str) -> Iterator[tuple[int, Any]]:
 
 
 def parse_record(raw: bytes) -> Any:
-    """The JSON value on one line, or the `ValueError` saying why there is none (as `iter_records` gives it)."""
+    """The JSON value on one line, or the `DocumentError` saying why there is none (as `iter_records` gives it)."""
     try:
-        return parse_json_line(raw)
-    except ValueError as err:
+        return parse_line(raw)
+    except DocumentError as err:
         return err
 
 
 def to_document(line_no: int, record: Any) -> Document | BadLine:
     """Validate one record from `iter_records`: a `Document`, or a `BadLine` keeping the id when it is readable."""
-    if isinstance(record, ValueError):
+    if isinstance(record, DocumentError):
         return BadLine(line_no, None, str(record))
     try:
         return Document.from_json(record)
-    except ValueError as err:
+    except DocumentError as err:
         doc_id = record.get("id") if isinstance(record, dict) else None
         return BadLine(line_no, doc_id if isinstance(doc_id, str) else None, str(err))
 

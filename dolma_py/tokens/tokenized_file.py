@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from dolma_py.docmodel import DocumentError, check_field, check_object, check_optional_fields
 from dolma_py.errors import DataError
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import atomic_write
@@ -57,6 +58,18 @@ def field_value(obj: dict, dotted: str) -> Any:
     return value
 
 
+_ID_PHRASES = {str: "a string", int: "an int", float: "a float"}
+
+
+def has_field(obj: dict, dotted: str) -> bool:
+    """Whether the dotted field name is present (even as null)."""
+    *parents, last = dotted.split(".")
+    value: Any = obj
+    for part in parents:
+        value = value.get(part) if isinstance(value, dict) else None
+    return isinstance(value, dict) and last in value
+
+
 def stem_for(work_dir: str, path: str, fingerprint: str) -> str:
     """Intermediate file stem: a hash of the input path and the run fingerprint, so stale results are never reused."""
     digest = hashlib.sha1(f"{path}\n{fingerprint}".encode()).hexdigest()[:20]
@@ -76,29 +89,24 @@ def _encoder(settings: TokenizerSettings, threads: int) -> DocumentEncoder:
 def _documents(path: str, params: TokenizeParams, counts: dict[str, int]) -> Iterator[tuple[str, str, int]]:
     """(text, id, line) for each non-empty document; empty ones and (when allowed) bad lines are only counted."""
     path_hash = hashlib.sha256(path.encode()).hexdigest() if params.id_field is None else ""
+    id_expected = " or ".join(_ID_PHRASES[t] for t in params.id_types)
     for line_no, obj in iter_records(path):
         try:
-            if isinstance(obj, ValueError):
+            if isinstance(obj, DocumentError):
                 raise obj
-            if not isinstance(obj, dict):
-                raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+            check_optional_fields(check_object(obj))
             text = field_value(obj, params.text_field)
-            if not isinstance(text, str):
-                what = "is missing" if text is None else f"must be a string, got {type(text).__name__}"
-                raise ValueError(f"field {params.text_field!r} {what}")
+            check_field(params.text_field, text, has_field(obj, params.text_field), (str,), "a string")
             if params.id_field is None:
                 doc_id = f"{path_hash}-{line_no}"
             else:
                 value = field_value(obj, params.id_field)
-                if isinstance(value, params.id_types) and not isinstance(value, bool):
-                    doc_id = str(value)
-                else:
-                    expected = " or ".join(t.__name__ for t in params.id_types)
-                    what = "is missing" if value is None else f"must be {expected}, got {type(value).__name__}"
-                    raise ValueError(f"field {params.id_field!r} {what} (fields.id_field_type)")
-        except ValueError as err:
+                present = has_field(obj, params.id_field)
+                doc_id = str(check_field(params.id_field, value, present, params.id_types, id_expected))
+        except DocumentError as err:
             if not params.skip_bad_lines:
-                raise DataError(path, line_no, str(err)) from None
+                suffix = " (fields.id_field_type)" if err.field == params.id_field and err.kind == "wrong_type" else ""
+                raise DataError(path, line_no, f"{err}{suffix}") from None
             counts["bad_lines"] += 1
             continue
         text = text.strip()  # dolma tokenizes the stripped text and skips documents that are then empty

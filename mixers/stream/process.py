@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from dolma_py.config.mix import FilterConfig, SpanReplacementConfig
+from dolma_py.docmodel import DocumentError, check_document, parse_line
 from dolma_py.errors import DataError
 from dolma_py.exec.fingerprint import fingerprint
 from dolma_py.exec.units import Unit, UnitResult
@@ -24,7 +25,7 @@ from dolma_py.io.documents import iter_lines, iter_parquet_rows
 from dolma_py.io.paths import is_parquet
 from mixers.stream.filters import DocFilter, JqFailure, compile_span_rules
 from mixers.stream.parts import ChunkWriter
-from mixers.stream.reader import AttributeFile, parse_object
+from mixers.stream.reader import AttributeFile
 from mixers.stream.sampling import Sampler
 from mixers.stream.spans import SpanError, gather_spans, replace_spans
 
@@ -85,13 +86,17 @@ def stripped_utf8_length(text: str, at_least: int) -> int:
 
 
 def _documents(path: str, codec: str | None) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """(line number, size in bytes as JSON, document object) for a JSON-lines or Parquet documents file."""
+    """(line number, size in bytes as JSON, document object) for a JSON-lines or Parquet documents file; a line that
+    is not a valid document (`docmodel.check_document`) is a `DataError` naming the file, line and field."""
     if is_parquet(path):
-        for row, doc in iter_parquet_rows(path):
-            yield row, len(orjson.dumps(doc)), doc
-        return
-    for line_no, raw in iter_lines(path, codec):
-        yield line_no, len(raw), parse_object(raw, path, line_no)
+        rows: Iterator[tuple[int, int, Any]] = ((n, len(orjson.dumps(doc)), doc) for n, doc in iter_parquet_rows(path))
+    else:
+        rows = ((line_no, len(raw), raw) for line_no, raw in iter_lines(path, codec))
+    for line_no, size, item in rows:
+        try:
+            yield line_no, size, check_document(parse_line(item) if type(item) is bytes else item)
+        except DocumentError as err:
+            raise DataError(path, line_no, str(err)) from None
 
 
 def process_file(unit: Unit) -> UnitResult:
@@ -121,9 +126,7 @@ def process_file(unit: Unit) -> UnitResult:
                 if reason is not None:
                     counters[f"dropped.{reason}"] += 1
                     continue
-                text = doc.get("text")
-                if type(text) is not str:
-                    raise DataError(task.doc_path, line_no, "field 'text' is missing or not a string")
+                text = doc["text"]
                 if span_rules:
                     spans = gather_spans(doc, span_rules)
                     if spans:

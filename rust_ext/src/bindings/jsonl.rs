@@ -1,10 +1,11 @@
-//! PyO3 layer of `jsonl.rs`: document lines in, their ids as `str` and their texts kept on the Rust side.
+//! PyO3 layer of `jsonl.rs`: document lines in; per line its id, the documents' texts kept on the Rust side, and
+//! each bad line's rejection as `(index, kind, field, got, byte)` for `dolma_py.docmodel` to word.
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 
-use crate::jsonl;
+use crate::jsonl::{self, Rejection};
 
 /// Texts of parsed documents, held in Rust: the paragraph kernels take them in place of a `list[str]`, so a
 /// text never becomes a Python string.
@@ -25,15 +26,36 @@ impl PyParsedTexts {
     }
 }
 
-/// `(ids, texts)` of `lines` up to the first line the fast path leaves to Python (see `jsonl.rs`).
+type PyRejection = (usize, &'static str, Option<&'static str>, Option<&'static str>, Option<usize>);
+
+fn py_rejection(index: usize, rejection: &Rejection) -> PyRejection {
+    let (field, got, byte) = match *rejection {
+        Rejection::InvalidUtf8 { byte } | Rejection::NulByte { byte } => (None, None, Some(byte)),
+        Rejection::NotAnObject { got } => (None, Some(got), None),
+        Rejection::Missing { field } => (Some(field), None, None),
+        Rejection::WrongType { field, got } => (Some(field), Some(got), None),
+        Rejection::EmptyLine | Rejection::MalformedJson => (None, None, None),
+    };
+    (index, rejection.kind(), field, got, byte)
+}
+
+/// `(ids, texts, doc_lines, rejections)` of `lines` (see `jsonl.rs: parse_documents`).
 #[pyfunction]
-fn parse_documents(py: Python<'_>, lines: Vec<PyBackedBytes>) -> (Vec<String>, PyParsedTexts) {
-    let documents = py.allow_threads(|| jsonl::parse_documents(&lines));
-    let (ids, texts) = documents.into_iter().map(|d| (d.id, d.text)).unzip();
-    (ids, PyParsedTexts { texts })
+#[allow(clippy::type_complexity)]
+fn parse_documents<'py>(
+    py: Python<'py>,
+    lines: Vec<PyBackedBytes>,
+) -> (Vec<Option<String>>, PyParsedTexts, Bound<'py, PyArray1<i64>>, Vec<PyRejection>) {
+    let batch = py.allow_threads(|| jsonl::parse_documents(&lines));
+    let rejections = batch.rejections.iter().map(|(index, r)| py_rejection(*index, r)).collect();
+    (batch.ids, PyParsedTexts { texts: batch.texts }, batch.doc_lines.into_pyarray(py), rejections)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let fields: Vec<(&str, bool, &str)> =
+        jsonl::FIELDS.iter().map(|rule| (rule.name, rule.required, rule.expect.phrase())).collect();
+    m.add("DOCUMENT_FIELDS", fields)?;
+    m.add("DOCUMENT_REJECTIONS", jsonl::REJECTION_KINDS.to_vec())?;
     m.add_class::<PyParsedTexts>()?;
     m.add_function(wrap_pyfunction!(parse_documents, m)?)
 }
