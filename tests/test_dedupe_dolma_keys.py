@@ -126,3 +126,14 @@ def test_bloom_filter_on_s3_is_fetched_and_written_back(s3_bucket: str, tmp_path
     assert cli.main(["-c", str(tmp_path / "c.yaml"), "dedupe"]) == 0
     assert s3_client().head_object(Bucket=s3_bucket, Key="filters/paragraphs.bin")["ETag"] == before
     assert flagged(tmp_path, "decon", "dup_paragraphs") >= first
+
+
+def test_a_file_partition_without_files_still_publishes_an_empty_filter(corpus: Path) -> None:
+    from dolma_py.dedupe.plan import file_partition
+
+    used = {file_partition(str(p), 50) for p in (corpus / "documents").glob("*.jsonl.gz")}
+    empty = min(set(range(50)) - used)
+    code, config = run_config(corpus, "paragraphs", num_partitions=50, partition_index=empty, file_partition=True)
+    assert code == 0
+    assert Path(config["bloom_filter"]["file"]).exists()
+    assert not (corpus / "attributes" / f"paragraphs_{empty}").exists()

@@ -166,7 +166,10 @@ class Session:
         self.state.commit(self.progress)
 
     def finish(self, save: SaveFilter, description: str) -> None:
-        """Final checkpoint, then publish the filter unless that already happened."""
+        """Final checkpoint, then publish the filter unless that already happened. A run that inserted nothing into
+        a new filter (its partition of the files was empty, say) still saves it, so there is one to publish."""
+        if self.progress.generation == 0 and not self.progress.has_base:
+            self.dirty = True
         self.checkpoint(save)
         if self.progress.finished and filter_exists(self.bloom_file, self.partitions):
             return
