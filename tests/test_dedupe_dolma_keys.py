@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from dolma_py.cli import main as cli
+from dolma_py.errors import ConfigError
 
 GOLDEN = Path(__file__).parent / "fixtures" / "dolma_golden" / "dedupe"
 
@@ -104,7 +105,7 @@ def test_bloom_filter_on_s3_is_fetched_and_written_back(s3_bucket: str, tmp_path
     (tmp_path / "a.yaml").write_text(yaml.safe_dump(config))
     assert cli.main(["-c", str(tmp_path / "a.yaml"), "dedupe"]) == 0
     keys = {o["Key"] for o in s3_client().list_objects_v2(Bucket=s3_bucket)["Contents"]}
-    assert keys == {"filters/paragraphs.bin", "filters/paragraphs.bin.meta.json"}
+    assert keys == {f"filters/paragraphs.bin{suffix}" for suffix in ("", ".meta.json", ".versions.json")}
 
     # another machine (another work dir) continues from the filter on S3: part-0's paragraphs are now known
     config["documents"] = [str(tmp_path / "documents" / "*.jsonl.gz")]
@@ -137,3 +138,18 @@ def test_a_file_partition_without_files_still_publishes_an_empty_filter(corpus: 
     assert code == 0
     assert Path(config["bloom_filter"]["file"]).exists()
     assert not (corpus / "attributes" / f"paragraphs_{empty}").exists()
+
+
+def test_an_s3_filter_torn_between_files_is_refused(s3_bucket: str, tmp_path: Path) -> None:
+    from dolma_py.dedupe import remote_filter
+    from dolma_py.io.storage import s3_client
+
+    shutil.copytree(GOLDEN / "documents", tmp_path / "documents")
+    config = yaml.safe_load((GOLDEN / "paragraphs" / "config.yaml").read_text().replace("{root}", str(tmp_path)))
+    config["bloom_filter"]["file"] = f"s3://{s3_bucket}/f.bin"
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(config))
+    assert cli.main(["-c", str(tmp_path / "a.yaml"), "dedupe"]) == 0
+    # a later upload that stopped after the filter but before its version record
+    s3_client().put_object(Bucket=s3_bucket, Key="f.bin", Body=b"not the recorded version")
+    with pytest.raises(ConfigError, match="not the version its .versions.json records"):
+        remote_filter.fetch(f"s3://{s3_bucket}/f.bin", 1, str(tmp_path / "work"), read_only=True)

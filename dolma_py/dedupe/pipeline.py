@@ -51,15 +51,20 @@ def run_read_only(config: DedupeConfig, units: list[Unit], where: str | None, pr
     return run_stage("dedupe", units, partial(apply_file, job), options, where)
 
 
-def run_writable(
-    config: DedupeConfig, units: list[Unit], where: str | None, progress: bool, mirror: SaveFilter | None = None
-) -> RunSummary:
+def run_writable(config: DedupeConfig, units: list[Unit], where: str | None, progress: bool) -> RunSummary:
     """Insert files in order (locally or into Ray actors), resuming from the last checkpoint.
 
-    Holds the run lock on the attribute directories and the filter's (the filter and its checkpoints are outputs).
+    Holds the run lock on the attribute directories and the filter's (the filter and its checkpoints are outputs);
+    a filter on S3 is locked where it lives, then fetched, so two runs on one S3 filter never both insert.
     """
-    lock = [*(path for unit in units for path in unit.outputs), config.bloom_filter.file, *([where] if where else [])]
+    bloom = config.bloom_filter
+    lock = [*(path for unit in units for path in unit.outputs), bloom.file, *([where] if where else [])]
     with summarized_run("dedupe", where, lock, len(units)) as summary:
+        mirror: SaveFilter | None = None
+        if is_s3(bloom.file):
+            local = remote_filter.fetch(bloom.file, bloom.partitions, config.work_dir.output, read_only=False)
+            mirror = partial(remote_filter.upload, bloom.file, bloom.partitions)
+            config = replace(config, bloom_filter=replace(bloom, file=local))
         session = Session(config, units, overwrite=config.overwrite, mirror=mirror)
         summary.units_skipped = len(units) - len(session.todo)
         if session.finished:
@@ -86,12 +91,9 @@ def run_dedupe(config: DedupeConfig, *, progress: bool = True) -> tuple[RunSumma
     units = plan(config)
     where = summary_path(units)
     bloom = config.bloom_filter
-    mirror = None
+    if not bloom.read_only:
+        return run_writable(config, units, where, progress), where
     if is_s3(bloom.file):
-        local = remote_filter.fetch(bloom.file, bloom.partitions, config.work_dir.output, read_only=bloom.read_only)
-        if not bloom.read_only:
-            mirror = partial(remote_filter.upload, bloom.file, bloom.partitions)
+        local = remote_filter.fetch(bloom.file, bloom.partitions, config.work_dir.output, read_only=True)
         config = replace(config, bloom_filter=replace(bloom, file=local))
-    if config.bloom_filter.read_only:
-        return run_read_only(config, units, where, progress), where
-    return run_writable(config, units, where, progress, mirror), where
+    return run_read_only(config, units, where, progress), where
