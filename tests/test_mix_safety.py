@@ -151,3 +151,21 @@ def test_a_stream_run_locks_its_output_directory(tmp_path: Path) -> None:
     with run_lock([str(out / "x")], "mix"):  # this process may nest its own stages inside its lock
         (report,), _ = run_mix(parsed, progress=False)
     assert report.status == "done"
+
+
+def test_a_stream_written_by_an_older_part_format_is_redone_not_refused(tmp_path: Path) -> None:
+    docs = tmp_path / "documents" / "a.jsonl.gz"
+    write_documents(docs, [{"id": "1", "text": "hello"}, {"id": "2", "text": "world"}])
+    config = {"streams": [{"name": "s", "documents": [str(docs)], "attributes": [],
+                           "output": {"path": str(tmp_path / "out")}, "filter": {"include": ["$@.id"]}}]}
+    (tmp_path / "mix.yaml").write_text(json.dumps(config))
+    parsed = load_config(MixConfig, str(tmp_path / "mix.yaml"), {})
+    (report,), _ = run_mix(parsed, progress=False)
+    assert report.status == "done"
+    report_path = tmp_path / "out" / "_dolma_mix_report_s.json"
+    old = json.loads(report_path.read_text())
+    old.pop("format")
+    old["fingerprint"] = "written-by-0.1"  # what the report of the previous release holds
+    report_path.write_text(json.dumps(old))
+    (report,), _ = run_mix(parsed, progress=False)
+    assert report.status == "done" and report.documents_out == 2

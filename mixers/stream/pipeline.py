@@ -37,7 +37,7 @@ from dolma_py.io.storage import exists, list_files, remove
 from mixers.stream.assemble import ShardTask, merge_segments, pack, write_shard
 from mixers.stream.filters import DocFilter, compile_span_rules
 from mixers.stream.parts import SHARD_SUFFIX
-from mixers.stream.process import FileTask, StreamJob, process_file
+from mixers.stream.process import FORMAT_VERSION, FileTask, StreamJob, process_file
 from mixers.stream.report import StreamReport
 
 STAGING_DIR = ".mix_parts"
@@ -147,8 +147,8 @@ def _check_resume(plan: StreamPlan, overwrite: bool) -> None:
     if overwrite:
         return
     previous = _previous_report(plan)
-    if previous is None:
-        return
+    if previous is None or previous.get("format", 0) != FORMAT_VERSION:
+        return  # nothing yet, or written by another version of the part format: redo the stream
     if previous.get("fingerprint") == plan.job.fingerprint() and previous.get("inputs_digest") == plan.inputs_digest:
         if plan.unit.is_complete(plan.job.fingerprint(), strict=plan.job.fail_on_jq_error):
             plan.status = "skipped"

@@ -29,8 +29,9 @@ from mixers.stream.reader import AttributeFile
 from mixers.stream.sampling import Sampler
 from mixers.stream.spans import SpanError, gather_spans, replace_spans
 
-FORMAT_VERSION = 1
-"""Bumped whenever part contents change for the same config, so stale parts are never reused."""
+FORMAT_VERSION = 2
+"""Bumped whenever part contents or the fingerprint's recipe change for the same config, so stale parts are never
+reused, and a stream an older version wrote is redone instead of refused (2: fingerprints through exec/)."""
 
 UNICODE_WHITESPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
+from mixers.stream.process import FORMAT_VERSION
+
 if TYPE_CHECKING:
     from mixers.stream.pipeline import StreamPlan
 
@@ -25,6 +27,7 @@ class StreamReport:
     status: str
     error: str | None = None
     fingerprint: str = ""
+    format: int = 0  # the part format (FORMAT_VERSION) the fingerprint was computed under; 0 before it was recorded
     inputs_digest: str = ""
     files: int = 0
     documents_in: int = 0
@@ -56,6 +59,7 @@ class StreamReport:
             path=plan.report_path,
             status="done",
             fingerprint=plan.job.fingerprint(),
+            format=FORMAT_VERSION,
             inputs_digest=plan.inputs_digest,
             files=len(plan.tasks),
             documents_in=totals["documents_in"],
