@@ -54,10 +54,19 @@ def check_taggers(config: TagConfig) -> None:
             inspect.signature(cls).bind(**dict(spec.options))
         except TypeError as err:
             raise ConfigError(f"tagger {spec.name!r}: {err}") from None
-        try:  # built once here too, so a missing model or list file fails before any file is read
-            create_tagger(spec.name, dict(spec.options))
-        except (DolmaError, ValueError, OSError) as err:
-            raise ConfigError(f"tagger {spec.name!r}: {err}") from None
+
+
+def build_taggers(job: TagJob) -> None:
+    """Build the taggers in this process before any file is read, so a missing model or list file fails the run
+    up front; units run in this process (one process) then reuse them."""
+    _load_taggers(job)
+
+
+def _build(spec: TaggerSpec) -> BaseTagger:
+    try:
+        return create_tagger(spec.name, dict(spec.options))
+    except (DolmaError, ValueError, OSError) as err:
+        raise ConfigError(f"tagger {spec.name!r}: {err}") from None
 
 
 def output_paths(config: TagConfig, doc_path: str, pattern_index: int, experiments: list[str]) -> tuple[str, ...]:
@@ -92,9 +101,7 @@ def _load_taggers(job: TagJob) -> list[tuple[str, list[BaseTagger]]]:
     cache_key = (repr(job.experiments), job.tagger_modules)  # repr: options may hold lists and mappings
     if cache_key not in _TAGGER_CACHE:
         load_tagger_modules(job.tagger_modules)
-        _TAGGER_CACHE[cache_key] = [
-            (exp, [create_tagger(spec.name, dict(spec.options)) for spec in specs]) for exp, specs in job.experiments
-        ]
+        _TAGGER_CACHE[cache_key] = [(exp, [_build(spec) for spec in specs]) for exp, specs in job.experiments]
     return _TAGGER_CACHE[cache_key]
 
 
@@ -158,6 +165,7 @@ def run_tag(config: TagConfig, *, progress: bool = True) -> tuple[RunSummary, st
         skip_bad_lines=config.skip_bad_lines,
         batch_size=config.batch_size,
     )
+    build_taggers(job)
     options = ExecOptions(
         processes=config.processes,
         ray_address=config.ray_address,
