@@ -8,6 +8,7 @@ consumes their results in file order, so the first occurrence of a key is always
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from functools import partial
 
 from dolma_py.dedupe.keys import FileKeys, KeySpec, hash_unit, single_threaded_rust
@@ -31,12 +32,13 @@ def ordered_hashes(spec: KeySpec, units: list[Unit], processes: int) -> Iterator
     hashed = LocalExecutor(processes).ordered_map(
         partial(hash_unit, spec), paths, window, worker_init=single_threaded_rust
     )
-    for unit in units:
-        try:
-            yield unit, next(hashed)
-        except WorkerLost as err:
-            yield unit, UnitResult(key=unit.key, error=str(err))
-            return
+    with closing(hashed):  # an early stop (a failed file, saturation) shuts the pool down now, not at GC
+        for unit in units:
+            try:
+                yield unit, next(hashed)
+            except WorkerLost as err:
+                yield unit, UnitResult(key=unit.key, error=str(err))
+                return
 
 
 def run_local(session: Session, processes: int, summary: RunSummary, progress: bool) -> None:
@@ -49,8 +51,9 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
     filt = session.load_local_filter()
     session.start_watch(filt.num_bits, filt.num_hashes, filt.estimated_items())
     bar = Progress("dedupe", len(session.todo)) if progress and session.todo else None
+    results = ordered_hashes(spec, session.todo, processes)
     try:
-        for unit, hashed in ordered_hashes(spec, session.todo, processes):
+        for unit, hashed in results:
             if isinstance(hashed, UnitResult):
                 summary.add(hashed)
                 break
@@ -63,6 +66,7 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
             if session.due():
                 session.checkpoint(filt.save)
     finally:
+        results.close()
         if bar:
             bar.close()
         session.checkpoint(filt.save)

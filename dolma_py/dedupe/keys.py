@@ -82,10 +82,10 @@ class KeySpec:
             partition_index=dedupe.partition_index if dedupe.partitions_keys else 0,
         )
 
-    def in_partition(self, keys: np.ndarray) -> np.ndarray:
-        """Which keys belong to this run's partition (all of them without partitioning)."""
+    def in_partition(self, keys: np.ndarray) -> np.ndarray | None:
+        """Which keys belong to this run's partition; None without partitioning (all of them)."""
         if self.num_partitions == 1:
-            return np.ones(len(keys), dtype=bool)
+            return None
         return keys % np.uint64(self.num_partitions) == np.uint64(self.partition_index)
 
     def hashing_identity(self) -> dict[str, object]:
@@ -154,7 +154,7 @@ class _Batch:
     keys_per_item: np.ndarray
     scored_offset: np.ndarray  # per item: keys skipped before the scored ones
     keys: np.ndarray
-    active: np.ndarray  # per key: in this run's partition
+    active: np.ndarray | None  # per key: in this run's partition (None: all)
 
 
 def _spread(rows_per_doc: np.ndarray, doc_lines: np.ndarray, num_lines: int) -> np.ndarray:
@@ -199,7 +199,8 @@ def _document_batch(spec: KeySpec, getter: Getter, path: str, batch: list[DocLin
     active = spec.in_partition(keys)
     # dolma writes an empty list for a document it does not check (filtered out, or another partition's key)
     checked = keep.copy()
-    checked[keep] = active
+    if active is not None:
+        checked[keep] = active
     attr_mode[lines] = np.where(checked, ATTR_IF_FLAGGED, ATTR_LIST)
     num_items = len(kept)
     return _Batch(
@@ -262,7 +263,8 @@ def _paragraph_batch(spec: KeySpec, batch: TextBatch) -> _Batch:
     keys[(dest[:-1] + counts)[whole]] = result.hashes[whole]
     # dolma partitions the n-grams but checks a paragraph matched whole in every partition
     active = spec.in_partition(keys)
-    active[(dest[:-1] + counts)[whole]] = True
+    if active is not None:
+        active[(dest[:-1] + counts)[whole]] = True
     paragraph_doc = np.repeat(np.arange(len(texts)), np.diff(result.offsets))
     per_doc = np.bincount(paragraph_doc[kept], minlength=len(texts))
     return _Batch(

@@ -15,7 +15,7 @@ from dolma_py.dedupe.keys import KeySpec
 from dolma_py.errors import ConfigError
 from dolma_py.exec.units import Unit
 from dolma_py.io import paths
-from dolma_py.io.compression import codec_for
+from dolma_py.io.compression import config_codec_for
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def file_partition(path: str, num_partitions: int) -> int:
 def check_codecs(config: DedupeConfig, path: str) -> None:
     """`compression.input/output` may only confirm what the suffix says: attribute files keep the documents'
     names, and every reader picks the codec from the suffix."""
-    suffix_codec = {"gzip": "gz", "zstd": "zst"}.get(codec_for(path) or "")
+    suffix_codec = config_codec_for(path)
     for name, value in (("input", config.compression.input), ("output", config.compression.output)):
         if value is not None and COMPRESSION_NAMES[value.lower()] != suffix_codec:
             raise ConfigError(

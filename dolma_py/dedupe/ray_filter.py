@@ -18,7 +18,6 @@ the state directory beside the filter, which must be a filesystem every node can
 
 from __future__ import annotations
 
-import math
 import os
 from collections import deque
 from typing import Any
@@ -66,6 +65,9 @@ class FilterPartition:
     def shape(self) -> tuple[int, int, float]:
         return self.filter.num_bits, self.filter.num_hashes, self.filter.fill_ratio()
 
+    def estimated_items(self) -> float:
+        return self.filter.estimated_items()
+
 
 def hash_partitioned(spec: KeySpec, path: str, partitions: int) -> tuple[Any, ...]:
     """Ray task: (status: None or the failed UnitResult, FileKeys or None, keys of partition 0, 1, ...)."""
@@ -107,9 +109,8 @@ def run_ray(session: Session, address: str, summary: RunSummary, progress: bool)
     per_actor = partition_nbytes(config.bloom_filter, starts[0]) + ACTOR_MEMORY_HEADROOM
     actor_class = ray.remote(num_cpus=0, memory=per_actor, scheduling_strategy="SPREAD")(FilterPartition)
     actors = [actor_class.remote(config.bloom_filter, spec.seed, path) for path in starts]
-    shapes = ray.get([actor.shape.remote() for actor in actors])
-    bits, hashes = shapes[0][0], shapes[0][1]
-    session.start_watch(bits, hashes, sum(-bits / hashes * math.log1p(-fill) for _, _, fill in shapes))
+    bits, hashes, _ = ray.get(actors[0].shape.remote())
+    session.start_watch(bits, hashes, sum(ray.get([actor.estimated_items.remote() for actor in actors])))
     hash_task = ray.remote(num_returns=partitions + 2)(hash_partitioned)
     write_task = ray.remote(write_partitioned)
 

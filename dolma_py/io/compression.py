@@ -15,6 +15,11 @@ ISA-L, writes them, so the same input gives the same compressed bytes on every C
 ZSTD_LEVEL = 3
 
 
+def config_codec_for(path: str) -> str | None:
+    """The codec of `path`'s suffix in the names `compression.input/output` use: 'gz', 'zst' or None."""
+    return {"gzip": "gz", "zstd": "zst"}.get(codec_for(path) or "")
+
+
 def codec_for(path: str) -> str | None:
     """'gzip', 'zstd' or None, from the file name."""
     name = path.lower()

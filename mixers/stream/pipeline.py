@@ -31,7 +31,7 @@ from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summarized_
 from dolma_py.exec.units import Unit, input_states
 from dolma_py.io import paths
 from dolma_py.io.atomic import write_bytes
-from dolma_py.io.compression import codec_for
+from dolma_py.io.compression import config_codec_for
 from dolma_py.io.documents import open_read
 from dolma_py.io.storage import exists, list_files, remove
 from mixers.stream.assemble import ShardTask, merge_segments, pack, write_shard
@@ -76,7 +76,7 @@ class StreamPlan:
         _, sep, below = doc_path.rpartition("/documents/")
         if not sep:
             raise ConfigError(f"stream {self.name!r}: shuffle: false needs inputs below documents/: {doc_path}")
-        suffix_codec = {"gzip": "gz", "zstd": "zst"}.get(codec_for(doc_path) or "")
+        suffix_codec = config_codec_for(doc_path)
         if suffix_codec != self.job.output_codec:
             raise ConfigError(
                 f"stream {self.name!r}: shuffle: false keeps input names, but {doc_path} is not "
