@@ -48,26 +48,18 @@ class TokenizeParams:
     id_types: tuple[type, ...] = (str,)  # what `fields.id_field_type` accepts
 
 
-def field_value(obj: dict, dotted: str) -> Any:
-    """The value at a dotted field name (`metadata.text`), as dolma reads nested fields; None when absent."""
-    value: Any = obj
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-_ID_PHRASES = {str: "a string", int: "an int", float: "a float"}
-
-
-def has_field(obj: dict, dotted: str) -> bool:
-    """Whether the dotted field name is present (even as null)."""
+def field_lookup(obj: dict, dotted: str) -> tuple[bool, Any]:
+    """(present, value) of a dotted field name (`metadata.text`), as dolma reads nested fields; a null is present."""
     *parents, last = dotted.split(".")
     value: Any = obj
     for part in parents:
         value = value.get(part) if isinstance(value, dict) else None
-    return isinstance(value, dict) and last in value
+    if isinstance(value, dict) and last in value:
+        return True, value[last]
+    return False, None
+
+
+_ID_PHRASES = {str: "a string", int: "an int", float: "a float"}
 
 
 def stem_for(work_dir: str, path: str, fingerprint: str) -> str:
@@ -95,13 +87,12 @@ def _documents(path: str, params: TokenizeParams, counts: dict[str, int]) -> Ite
             if isinstance(obj, DocumentError):
                 raise obj
             check_optional_fields(check_object(obj))
-            text = field_value(obj, params.text_field)
-            check_field(params.text_field, text, has_field(obj, params.text_field), (str,), "a string")
+            present, text = field_lookup(obj, params.text_field)
+            check_field(params.text_field, text, present, (str,), "a string")
             if params.id_field is None:
                 doc_id = f"{path_hash}-{line_no}"
             else:
-                value = field_value(obj, params.id_field)
-                present = has_field(obj, params.id_field)
+                present, value = field_lookup(obj, params.id_field)
                 doc_id = str(check_field(params.id_field, value, present, params.id_types, id_expected))
         except DocumentError as err:
             if not params.skip_bad_lines:

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from dolma_py.docmodel import DocumentError, check_object, parse_line
 from dolma_py.errors import DataError
 from dolma_py.io.documents import iter_lines
 from dolma_py.io.storage import exists
 
 
 def parse_object(raw: bytes, path: str, line_no: int) -> dict[str, Any]:
-    """The JSON object on line `line_no` of `path`; anything else is a `DataError` naming the line."""
+    """The JSON object on line `line_no` of `path`; anything else is a `DataError` naming the line, worded as the
+    document model words a bad document line."""
     try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        raise DataError(path, line_no, f"malformed JSON ({err})") from None
-    if type(obj) is not dict:
-        raise DataError(path, line_no, "expected a JSON object")
-    return obj
+        return check_object(parse_line(raw))
+    except DocumentError as err:
+        raise DataError(path, line_no, str(err)) from None
 
 
 class AttributeFile:
