@@ -80,17 +80,46 @@ def test_document_dir_names_the_replaced_component(tmp_path: Path) -> None:
     assert len(list((tmp_path / "attributes" / "paragraphs").glob("*.jsonl.gz"))) == 3
 
 
-def test_compression_keys_and_moot_keys(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_moot_keys_are_named_once(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = yaml.safe_load((GOLDEN / "paragraphs" / "config.yaml").read_text().replace("{root}", str(corpus)))
     config.update(compression={"input": "gzip", "output": "gz"}, is_s3_volume=True)
     (corpus / "c.yaml").write_text(yaml.safe_dump(config))
     assert cli.main(["-c", str(corpus / "c.yaml"), "dedupe"]) == 0
-    err = capsys.readouterr().err
-    assert err.count("'is_s3_volume' has no effect here") == 1
-    config["compression"] = {"input": "zst"}
+    assert capsys.readouterr().err.count("'is_s3_volume' has no effect here") == 1
+
+
+def _golden_rows(case: str, name: str) -> list[dict]:
+    return [json.loads(line) for line in (GOLDEN / case / name).read_text().splitlines()]
+
+
+def test_compression_input_reads_a_codec_the_name_does_not_say(tmp_path: Path) -> None:
+    """As dolma 1.2.1 (measured): gzip data in `part-0.jsonl` with `compression.input: gz` is read as gzip, and its
+    attributes are written gzip-compressed under the documents' name (the output codec defaults to the input's)."""
+    (tmp_path / "documents").mkdir()
+    shutil.copy(GOLDEN / "documents" / "part-0.jsonl.gz", tmp_path / "documents" / "part-0.jsonl")
+    config = yaml.safe_load((GOLDEN / "paragraphs" / "config.yaml").read_text().replace("{root}", str(tmp_path)))
+    config["documents"] = [str(tmp_path / "documents" / "*.jsonl")]
+    config["compression"] = {"input": "gz"}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    assert cli.main(["-c", str(tmp_path / "c.yaml"), "dedupe"]) == 0
+    written = tmp_path / "attributes" / "paragraphs" / "part-0.jsonl"
+    with gzip.open(written, "rt") as fh:
+        ours = [json.loads(line) for line in fh]
+    assert [r["id"] for r in ours] == [r["id"] for r in _golden_rows("paragraphs", "part-0.jsonl")]
+
+
+def test_compression_output_sets_the_attributes_codec(corpus: Path) -> None:
+    import zstandard
+
+    config = yaml.safe_load((GOLDEN / "paragraphs" / "config.yaml").read_text().replace("{root}", str(corpus)))
+    config["compression"] = {"output": "zst"}
     (corpus / "c.yaml").write_text(yaml.safe_dump(config))
-    assert cli.main(["-c", str(corpus / "c.yaml"), "dedupe", "--overwrite"]) == 2
-    assert "compression.input='zst' contradicts the suffix" in capsys.readouterr().err
+    assert cli.main(["-c", str(corpus / "c.yaml"), "dedupe"]) == 0
+    data = (corpus / "attributes" / "paragraphs" / "part-0.jsonl.gz").read_bytes()
+    text = zstandard.ZstdDecompressor().stream_reader(data).read().decode()
+    assert [json.loads(line)["id"] for line in text.splitlines()] == [
+        r["id"] for r in _golden_rows("paragraphs", "part-0.jsonl")
+    ]
 
 
 def test_bloom_filter_on_s3_is_fetched_and_written_back(s3_bucket: str, tmp_path: Path) -> None:

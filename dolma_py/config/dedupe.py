@@ -142,7 +142,8 @@ class DedupeConfig(ExecConfig):
     checkpoint_seconds: float = option(600.0, help="... or after this many seconds, whichever comes first")
     compression: CompressionConfig = option(
         default_factory=CompressionConfig,
-        help="dolma's compression block; attribute files keep the documents' names, so both codecs follow the suffix",
+        help="dolma's compression block: input forces the documents' codec, output the attribute files' (default: the "
+        "input's); attribute files keep the documents' names either way, as in dolma",
     )
     is_s3_volume: bool = option(
         False, help="dolma: inputs are on a mounted S3 volume",

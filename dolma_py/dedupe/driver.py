@@ -58,7 +58,7 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
                 summary.add(hashed)
                 break
             seen = hashed.lookup(filt.check_and_insert)
-            result = write_attributes(unit.outputs[0], hashed, attribute, seen, spec.overlap_threshold)
+            result = write_attributes(unit.outputs[0], hashed, attribute, seen, spec)
             summary.add(result)
             if bar:
                 bar.update(result)

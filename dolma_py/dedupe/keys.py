@@ -18,6 +18,7 @@ import numpy as np
 
 from dolma_py import text
 from dolma_py.config.dedupe import DedupeConfig
+from dolma_py.config.schema import COMPRESSION_NAMES
 from dolma_py.dedupe.jsonkey import Getter, compile_key
 from dolma_py.dedupe.reader import DocLine, TextBatch, read_lines, text_batches
 from dolma_py.errors import DataError, DolmaError
@@ -50,6 +51,8 @@ class KeySpec:
     batch_size: int
     num_partitions: int = 1  # dolma's key partitioning: only keys with hash % num_partitions == index are checked
     partition_index: int = 0
+    input_codec: str | None = "infer"  # dolma's compression.input: "infer" (from the suffix), "gz", "zst" or None
+    output_codec: str | None = "infer"  # compression.output, else compression.input: how attribute files are written
 
     @classmethod
     def from_config(cls, config: DedupeConfig, seed: int) -> KeySpec:
@@ -80,6 +83,8 @@ class KeySpec:
             batch_size=config.batch_size,
             num_partitions=dedupe.num_partitions if dedupe.partitions_keys else 1,
             partition_index=dedupe.partition_index if dedupe.partitions_keys else 0,
+            input_codec=_codec(config.compression.input),
+            output_codec=_codec(config.compression.output or config.compression.input),
         )
 
     def in_partition(self, keys: np.ndarray) -> np.ndarray | None:
@@ -106,6 +111,11 @@ class KeySpec:
         return text.Normalization(
             lowercase=lowercase, collapse_whitespace=collapse, strip_punctuation=punctuation, strip_digits=digits
         )
+
+
+def _codec(value: str | None) -> str | None:
+    """A `compression.*` value as `iter_lines` takes it: "infer" when unset."""
+    return "infer" if value is None else COMPRESSION_NAMES[value.lower()]
 
 
 def _empty_i64() -> np.ndarray:
@@ -319,14 +329,14 @@ def hash_file(spec: KeySpec, path: str) -> FileKeys:
     documents = bad_lines = 0
     if spec.key_path is not None:
         getter = compile_key(spec.key_path)
-        items = read_lines(path)
+        items = read_lines(path, spec.input_codec)
         while batch := list(itertools.islice(items, spec.batch_size)):
             bad = [item for item in batch if isinstance(item, BadLine)]
             _check_bad_lines(spec, path, bad)
             documents, bad_lines = documents + len(batch) - len(bad), bad_lines + len(bad)
             batches.append(_document_batch(spec, getter, path, batch))
     else:
-        for text_batch in text_batches(path, spec.batch_size):
+        for text_batch in text_batches(path, spec.batch_size, spec.input_codec):
             _check_bad_lines(spec, path, text_batch.bad)
             documents, bad_lines = documents + len(text_batch.doc_lines), bad_lines + len(text_batch.bad)
             batches.append(_paragraph_batch(spec, text_batch))

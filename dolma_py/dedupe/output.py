@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from dolma_py import _rust
-from dolma_py.dedupe.keys import ATTR_IF_FLAGGED, ATTR_LIST, FileKeys
+from dolma_py.dedupe.keys import ATTR_IF_FLAGGED, ATTR_LIST, FileKeys, KeySpec
 from dolma_py.exec.units import UnitResult
 from dolma_py.io.atomic import write_bytes
+from dolma_py.io.documents import CODEC_SUFFIX
 
 
 def item_scores(keys: FileKeys, seen: np.ndarray) -> np.ndarray:
@@ -39,10 +40,13 @@ def attribute_lines(keys: FileKeys, attribute: str, scores: np.ndarray, threshol
     )
 
 
-def write_attributes(path: str, keys: FileKeys, attribute: str, seen: np.ndarray, threshold: float) -> UnitResult:
-    """Score, write the attribute file atomically, and report counts for the run summary."""
+def write_attributes(path: str, keys: FileKeys, attribute: str, seen: np.ndarray, spec: KeySpec) -> UnitResult:
+    """Score, write the attribute file atomically (in `spec.output_codec`; by default the suffix's), and report
+    counts for the run summary."""
+    threshold = spec.overlap_threshold
     scores = item_scores(keys, seen)
-    write_bytes(path, attribute_lines(keys, attribute, scores, threshold))
+    codec_of = None if spec.output_codec == "infer" else "attributes" + CODEC_SUFFIX[spec.output_codec]
+    write_bytes(path, attribute_lines(keys, attribute, scores, threshold), codec_of=codec_of)
     flagged = int(np.count_nonzero(flagged_items(scores, threshold)))
     counters = {"items": len(scores), "duplicate_items": flagged, "keys": len(keys.active_keys),
                 "keys_seen": int(np.count_nonzero(seen))}

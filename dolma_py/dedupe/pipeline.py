@@ -33,7 +33,7 @@ def apply_file(job: DedupeJob, unit: Unit) -> UnitResult:
     """Read-only unit: look every key up (nothing is inserted), so files are independent and run in any order."""
     keys = hash_file(job.spec, unit.inputs[0])
     seen = keys.lookup(_read_only_filter(job.filter_file, job.partitions).contains)
-    return write_attributes(unit.outputs[0], keys, job.attribute, seen, job.spec.overlap_threshold)
+    return write_attributes(unit.outputs[0], keys, job.attribute, seen, job.spec)
 
 
 def run_read_only(config: DedupeConfig, units: list[Unit], where: str | None, progress: bool) -> RunSummary:

@@ -9,13 +9,11 @@ from dataclasses import dataclass
 import xxhash
 
 from dolma_py.config.dedupe import DedupeConfig
-from dolma_py.config.schema import COMPRESSION_NAMES
 from dolma_py.dedupe.jsonkey import compile_key
 from dolma_py.dedupe.keys import KeySpec
 from dolma_py.errors import ConfigError
 from dolma_py.exec.units import Unit
 from dolma_py.io import paths
-from dolma_py.io.compression import config_codec_for
 
 
 @dataclass(frozen=True)
@@ -43,8 +41,6 @@ def plan(config: DedupeConfig) -> list[Unit]:
     files = paths.expand(config.documents)
     if dedupe.file_partition and dedupe.num_partitions > 1:
         files = [f for f in files if file_partition(f, dedupe.num_partitions) == dedupe.partition_index]
-    for path in files:
-        check_codecs(config, path)
     return [
         Unit(key=path, inputs=(path,), outputs=(paths.attributes_path(path, experiment, dedupe.document_dir),))
         for path in files
@@ -54,18 +50,6 @@ def plan(config: DedupeConfig) -> list[Unit]:
 def file_partition(path: str, num_partitions: int) -> int:
     """The partition of a whole file under `file_partition` (a hash of its path, as dolma does, with xxh3)."""
     return xxhash.xxh3_64_intdigest(path.encode("utf-8")) % num_partitions
-
-
-def check_codecs(config: DedupeConfig, path: str) -> None:
-    """`compression.input/output` may only confirm what the suffix says: attribute files keep the documents'
-    names, and every reader picks the codec from the suffix."""
-    suffix_codec = config_codec_for(path)
-    for name, value in (("input", config.compression.input), ("output", config.compression.output)):
-        if value is not None and COMPRESSION_NAMES[value.lower()] != suffix_codec:
-            raise ConfigError(
-                f"compression.{name}={value!r} contradicts the suffix of {path} ({suffix_codec or 'uncompressed'}); "
-                "name files by their codec (.gz, .zst or neither)"
-            )
 
 
 def state_directory(config: DedupeConfig) -> str:

@@ -87,7 +87,7 @@ def write_partitioned(job: DedupeJob, unit: Unit, hashed: FileKeys, *seen_parts:
         seen_active[part_positions] = part_seen
     seen = hashed.lookup(lambda _: seen_active)
     try:
-        return write_attributes(unit.outputs[0], hashed, job.attribute, seen, job.spec.overlap_threshold)
+        return write_attributes(unit.outputs[0], hashed, job.attribute, seen, job.spec)
     except DolmaError as err:
         return UnitResult(key=unit.key, error=str(err))
 

@@ -62,20 +62,20 @@ def _doc_line(line_no: int, record: Any) -> DocLine | BadLine:
     return item if isinstance(item, BadLine) else DocLine(line_no, item.id, item.text, item.raw)
 
 
-def read_lines(path: str) -> Iterator[DocLine | BadLine]:
-    """One `DocLine` or `BadLine` per input line (or Parquet row), in order."""
-    for line_no, record in iter_records(path):
+def read_lines(path: str, codec: str | None = "infer") -> Iterator[DocLine | BadLine]:
+    """One `DocLine` or `BadLine` per input line (or Parquet row), in order; `codec` as `iter_lines` takes it."""
+    for line_no, record in iter_records(path, codec):
         yield _doc_line(line_no, record)
 
 
-def text_batches(path: str, batch_size: int) -> Iterator[TextBatch]:
+def text_batches(path: str, batch_size: int, codec: str | None = "infer") -> Iterator[TextBatch]:
     """The file's lines (or Parquet rows) in batches of up to `batch_size`, in order."""
     if is_parquet(path):
         rows = read_lines(path)
         while items := list(itertools.islice(rows, batch_size)):
             yield TextBatch.from_items(items)
         return
-    lines = iter_lines(path)
+    lines = iter_lines(path, codec)
     while chunk := list(itertools.islice(lines, batch_size)):
         ids, texts, doc_lines, rejections = _rust.parse_documents([raw for _, raw in chunk])
         bad = []

@@ -50,8 +50,11 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
 
 
 @contextmanager
-def atomic_write(path: str, *, compress: bool = True, sync: bool = True) -> Iterator[IO[bytes]]:
-    """Yield a binary stream (compressed by suffix unless `compress=False`) that becomes `path` on success.
+def atomic_write(
+    path: str, *, compress: bool = True, sync: bool = True, codec_of: str | None = None
+) -> Iterator[IO[bytes]]:
+    """Yield a binary stream (compressed by suffix unless `compress=False`; by `codec_of`'s suffix when given, as
+    dolma's `compression.output` writes a codec the name does not say) that becomes `path` on success.
 
     Local files are durable when this returns (file fsync, rename, directory fsync); `sync=False` skips the fsyncs,
     for scratch files whose loss a power cut may cause. S3 objects are durable once the upload completes.
@@ -59,7 +62,7 @@ def atomic_write(path: str, *, compress: bool = True, sync: bool = True) -> Iter
     if is_s3(path):
         raw = open_raw(path, "wb")
         try:
-            stream = compressing_writer(raw, path) if compress else raw
+            stream = compressing_writer(raw, codec_of or path) if compress else raw
             yield stream
             if stream is not raw:
                 stream.close()
@@ -71,7 +74,7 @@ def atomic_write(path: str, *, compress: bool = True, sync: bool = True) -> Iter
     tmp = temporary_name(path)
     raw = open_raw(tmp, "wb")
     try:
-        stream = compressing_writer(raw, path) if compress else raw
+        stream = compressing_writer(raw, codec_of or path) if compress else raw
         yield stream
         if stream is not raw:
             stream.close()
@@ -89,9 +92,11 @@ def atomic_write(path: str, *, compress: bool = True, sync: bool = True) -> Iter
         raise
 
 
-def write_bytes(path: str, data: bytes, *, compress: bool = True, sync: bool = True) -> None:
-    """Atomically and durably write `data` to `path`."""
-    with atomic_write(path, compress=compress, sync=sync) as out:
+def write_bytes(
+    path: str, data: bytes, *, compress: bool = True, sync: bool = True, codec_of: str | None = None
+) -> None:
+    """Atomically and durably write `data` to `path`, compressed as `codec_of`'s suffix (default: `path`'s) says."""
+    with atomic_write(path, compress=compress, sync=sync, codec_of=codec_of) as out:
         out.write(data)
 
 

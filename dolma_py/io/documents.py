@@ -38,7 +38,8 @@ def open_read(path: str) -> IO[bytes]:
 
 
 READ_BLOCK = 4 << 20
-_CODEC_SUFFIX = {"gz": ".gz", "zst": ".zst", None: ""}
+CODEC_SUFFIX = {"gz": ".gz", "zst": ".zst", None: ""}
+"""The suffix that stands for each `compression.*` codec, where a name must say which codec to use."""
 
 
 def iter_lines(path: str, codec: str | None = "infer") -> Iterator[tuple[int, bytes]]:
@@ -48,7 +49,7 @@ def iter_lines(path: str, codec: str | None = "infer") -> Iterator[tuple[int, by
     'gz'/'zst'/None overrides the suffix (dolma's `compression.input`). A file ending in a newline has no blank
     last line. A missing, corrupt or truncated file raises `DataError` naming the last line read before it.
     """
-    name = path if codec == "infer" else "input" + _CODEC_SUFFIX[codec]
+    name = path if codec == "infer" else "input" + CODEC_SUFFIX[codec]
     line_no = 0
     try:
         with open_raw(path, "rb") as raw, decompressing_reader(raw, name) as stream:
@@ -85,13 +86,13 @@ def iter_parquet_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield row, obj
 
 
-def iter_records(path: str) -> Iterator[tuple[int, Any]]:
+def iter_records(path: str, codec: str | None = "infer") -> Iterator[tuple[int, Any]]:
     """(line number, parsed JSON value) per line, or per row of a Parquet file; a line that cannot be parsed
     gives its `DocumentError` as the value, so callers keep one item per input line."""
     if is_parquet(path):
         yield from iter_parquet_rows(path)
         return
-    for line_no, raw in iter_lines(path):
+    for line_no, raw in iter_lines(path, codec):
         yield line_no, parse_record(raw)
 
 
