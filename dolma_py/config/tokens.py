@@ -23,7 +23,7 @@ class TokenizerSection:
     pad_token_id: int | None = option(None, help="recorded for compatibility; shards hold no padding")
     encode_special_tokens: bool = option(False, help="tokenize special-token strings in text as plain text")
     fast_bpe: bool = option(
-        True, help="encode byte-level BPE tokenizers with tiktoken when exact (checked on every 64th document)"
+        True, help="encode byte-level BPE tokenizers with tiktoken when exact (checked on every 128th document)"
     )
     segment_before_tokenization: bool = option(
         False, help="dolma's experimental paragraph-by-paragraph tokenization",
