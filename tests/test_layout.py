@@ -77,3 +77,13 @@ def test_missing_s3_config_is_a_clear_error(s3_bucket: str, capsys: pytest.Captu
     assert cli.main(["-c", f"s3://{s3_bucket}/nope.yaml", "tag"]) == 2
     err = capsys.readouterr().err
     assert "cannot read config file" in err and "nope.yaml" in err and "Traceback" not in err
+
+
+def test_a_directory_named_like_a_data_file_is_reported(tmp_path: Path) -> None:
+    root = tmp_path / "documents"
+    (root / "part-1.jsonl.gz").mkdir(parents=True)
+    (root / "part-0.jsonl.gz").write_bytes(b"")
+    (root / "sub").mkdir()  # a plain folder is still fine
+    for pattern in (str(root), str(root / "*"), str(root / "*.jsonl.gz")):
+        with pytest.raises(ConfigError, match="part-1.jsonl.gz is a directory, not a documents file"):
+            expand(pattern)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -63,6 +64,11 @@ def _split_config_flag(argv: list[str]) -> tuple[str | None, list[str]]:
     return config_path, rest
 
 
+def _disk_full(err: OSError) -> bool:
+    """ENOSPC or EDQUOT, whether from Python or as the message of an error from the Rust core."""
+    return err.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(err)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `dolma` console script; returns the process exit code."""
     # Our stages parallelise with processes and never call BLAS, whose idle threads would otherwise busy-wait
@@ -93,6 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     except DolmaError as err:
         print(f"dolma: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        if not _disk_full(err):
+            raise
+        print(f"dolma: error: disk full ({err}); outputs appear only when complete, so nothing half-written is "
+              "visible: free some space and rerun to resume", file=sys.stderr)
+        return 1
+    except Exception as err:
+        if not type(err).__module__.startswith(("botocore", "boto3", "s3transfer")):
+            raise
+        print(f"dolma: error: an S3 request failed ({type(err).__name__}: {err}); completed outputs are kept and "
+              "a rerun resumes", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("dolma: interrupted", file=sys.stderr)
         return 130

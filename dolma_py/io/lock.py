@@ -152,7 +152,7 @@ class S3Lock:
         now = parsedate_to_datetime(current["ResponseMetadata"]["HTTPHeaders"]["date"])
         age = (now - current["LastModified"]).total_seconds()
         lease = float(holder.get("lease_seconds", self.lease))
-        if age <= lease:
+        if age <= lease and not _dead_here(holder):
             raise LockedError(_describe(self.where, holder))
         try:
             self.etag = self._put(IfMatch=current["ETag"])
@@ -183,6 +183,21 @@ class S3Lock:
                 if _code(err) not in ("PreconditionFailed", "412", "NoSuchKey", "404"):
                     raise
         self.etag = None
+
+
+def _dead_here(holder: dict[str, Any]) -> bool:
+    """Whether the lock's holder ran on this host and its process is gone (a run that could not release its lock,
+    say when S3 was unreachable): its lock need not wait out the lease."""
+    pid = holder.get("pid")
+    if holder.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _code(err: Any) -> str:

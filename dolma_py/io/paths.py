@@ -110,6 +110,18 @@ def _visible(matches: list[str], root: str) -> list[str]:
     return [m for m in matches if not is_hidden(m[len(prefix):] if m.startswith(prefix) else m)]
 
 
+DATA_SUFFIXES = (".jsonl", ".json", ".gz", ".zst", ".zstd", ".parquet", ".pq")
+"""Names of data files: a directory a glob matches under such a name is a mistake, not something to skip."""
+
+
+def _refuse_directories_named_as_files(pattern: str, listed: list[str]) -> None:
+    """Report a directory named like a data file (`part-0.jsonl.gz/`) that a glob matches, instead of skipping it
+    silently as every other directory is."""
+    for path in listed:
+        if path.rstrip("/").lower().endswith(DATA_SUFFIXES) and os.path.isdir(path):
+            raise ConfigError(f"{path} is a directory, not a documents file, yet matches {pattern!r}")
+
+
 def expand(patterns: list[str] | str) -> list[str]:
     """Expand globs and directories to a sorted, de-duplicated list of existing files (local or S3).
 
@@ -132,10 +144,13 @@ def expand(patterns: list[str] | str) -> list[str]:
             matches = _visible(listed, pattern) if listed else [p for p in list_files(pattern) if p == pattern]
         elif has_glob(pattern):
             root = static_prefix(pattern)
-            matches = _visible([p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)], root)
+            listed = _visible(glob.glob(pattern, recursive=True), root)
+            _refuse_directories_named_as_files(pattern, listed)
+            matches = [p for p in listed if os.path.isfile(p)]
         elif os.path.isdir(pattern):
-            listed = glob.glob(os.path.join(glob.escape(pattern), "**", "*"), recursive=True)
-            matches = _visible([p for p in listed if os.path.isfile(p)], pattern)
+            listed = _visible(glob.glob(os.path.join(glob.escape(pattern), "**", "*"), recursive=True), pattern)
+            _refuse_directories_named_as_files(pattern, listed)
+            matches = [p for p in listed if os.path.isfile(p)]
         else:
             matches = [pattern] if os.path.isfile(pattern) else []
         if not matches:

@@ -154,4 +154,8 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     set_model_state_dict(model, read_model_state(path), options=_SCATTER)
     optim_state = torch.load(path / OPTIM_FILE, map_location="cpu", weights_only=True)
     set_optimizer_state_dict(model, optimizer, optim_state, options=_SCATTER)
+    for group in optimizer.param_groups:  # the state dict round trip turns tuples (AdamW's betas) into lists
+        for key, value in group.items():
+            if isinstance(value, list) and key != "params":
+                group[key] = tuple(value)
     set_rng_state(torch.load(rng_file, weights_only=True))

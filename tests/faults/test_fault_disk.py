@@ -7,14 +7,9 @@ import pytest
 from fault_disk import disk_full
 from fault_pipeline import ci_base, stage_specs, trial_root
 
-TRACEBACK = "finding: ENOSPC escapes as an uncaught OSError with a traceback"
-
 
 @pytest.mark.parametrize("stage", [
-    "tag", "mix", "tokens-web",
-    pytest.param("dedupe-paragraphs", marks=pytest.mark.xfail(strict=True, reason=TRACEBACK + " (Bloom filter "
-                                                              "checkpoint)")),
-    pytest.param("curriculum", marks=pytest.mark.xfail(strict=True, reason=TRACEBACK)),
+    "tag", "mix", "tokens-web", "dedupe-paragraphs", "curriculum",
 ])
 def test_disk_full_fails_clearly_and_leaves_nothing_half_written(tmp_path_factory: pytest.TempPathFactory,
                                                                  stage: str) -> None:

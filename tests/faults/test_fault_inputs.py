@@ -13,7 +13,6 @@ from fault_pipeline import ci_base
 CASES = {case.name: case for case in cases(huge_mb=20)}
 STAGES = {stage.name: stage for stage in reader_stages(Path("unused"))}
 KNOWN = {
-    "directory_named_like_a_file": "finding: a directory matched by the documents glob is skipped without a word",
     ("mix", "line"): "finding: dolma mix has no --skip_bad_lines (dolma 1.2.1's mixer has none either)",
 }
 

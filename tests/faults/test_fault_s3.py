@@ -24,8 +24,5 @@ def test_rerun_after_an_outage_restores_every_object_and_no_upload_is_left(outag
     assert outage.rerun_rc == 0 and outage.bytes_lost == 0 and outage.open_uploads == [], outage.as_dict()
 
 
-@pytest.mark.xfail(strict=True, reason="finding: the run dies with an uncaught EndpointConnectionError "
-                                       "(run lock release, leftover-upload listing); a lock it failed to release "
-                                       "refuses the rerun for the 300 s lease")
 def test_the_interrupted_run_fails_cleanly_and_does_not_block_the_rerun(outage: S3Result) -> None:
     assert outage.survived, outage.as_dict()

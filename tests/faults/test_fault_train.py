@@ -21,7 +21,5 @@ def test_resume_after_a_kill_mid_write_gives_the_same_loss_curve(crash: CrashRes
     assert all(name.endswith("/optim.pt") for name in crash.differing), crash.differing
 
 
-@pytest.mark.xfail(strict=True, reason="finding: a resumed optimizer saves param_groups' betas as a list, not the "
-                                       "tuple an uninterrupted run saves, so optim.pt differs (values are equal)")
 def test_resume_after_a_kill_mid_write_is_byte_identical(crash: CrashResult) -> None:
     assert crash.bytes_lost == 0, crash.differing
