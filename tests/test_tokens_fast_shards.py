@@ -58,3 +58,33 @@ def test_shards_are_the_same_with_and_without_the_fast_path(tmp_path: Path, shap
     fast = _run(docs, tokenizer, tmp_path / "fast", fast_bpe=True)
     assert len(fast) >= 4  # several shards, each a .npy and a .csv.gz
     assert fast == _run(docs, tokenizer, tmp_path / "hf", fast_bpe=False)
+
+
+def test_documents_too_long_to_check_against_hf_are_not_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HF needs tens of bytes per character to encode a document, so the sampled check skips very long ones (a 200 MB
+    line needed more than 24 GB); the shards are the same either way."""
+    from dolma_py.tokens import tokenized_file
+
+    rng = np.random.default_rng(1)
+    texts = [" ".join(rng.choice(WORDS, size=int(rng.integers(20, 90))).tolist()) for _ in range(300)]
+    texts[128] = "the cat's naïve"  # line 129, a checked line, is short
+    tokenizer = tmp_path / "tokenizer.json"
+    train_shaped_bpe(texts, 700, "gpt2").save(str(tokenizer))
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
+    checked: list[int] = []
+    encode = DocumentEncoder.encode
+
+    def spy(self: DocumentEncoder, texts: list[str], *, verify: list[int], use_fast: bool) -> list[list[int]]:
+        checked.extend(len(texts[i]) for i in verify)
+        return encode(self, texts, verify=verify, use_fast=use_fast)
+
+    monkeypatch.setattr(DocumentEncoder, "encode", spy)
+    monkeypatch.setattr(tokenized_file, "VERIFY_MAX_CHARS", 50)
+    assert _run(docs, tokenizer, tmp_path / "capped", fast_bpe=True) == _run(docs, tokenizer, tmp_path / "hf",
+                                                                            fast_bpe=False)
+    long_at_checked_lines = [len(t) for i, t in enumerate(texts) if (i + 1) % tokenized_file.VERIFY_EVERY == 1]
+    assert any(n > 50 for n in long_at_checked_lines)  # the check would have taken a long one
+    assert checked and all(n <= 50 for n in checked)  # the short one was checked, the long ones were not

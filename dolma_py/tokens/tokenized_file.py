@@ -32,6 +32,9 @@ BATCH_DOCS = 1024
 BATCH_CHARS = 4 << 20
 VERIFY_EVERY = 128
 """Documents on lines 1, 129, 257, ... of every file are also encoded by HF when the fast BPE path is used."""
+VERIFY_MAX_CHARS = 1 << 20
+"""Longer documents are not checked against HF: its encodings hold tens of bytes per character (a 200 MB document
+needed more than 24 GB), where the fast path needs a few."""
 PREFETCH = 2
 
 
@@ -163,7 +166,8 @@ def _write(path: str, outputs: tuple[str, ...], params: TokenizeParams, use_fast
     token_end = id_end = no_tokens = 0
     with atomic_write(tok_path, compress=False) as tok_out, atomic_write(ids_path, compress=False) as ids_out:
         for batch in _prefetch(_batches(_documents(path, params, counts))):
-            verify = [i for i, (_, _, line_no) in enumerate(batch) if line_no % VERIFY_EVERY == 1]
+            verify = [i for i, (text, _, line_no) in enumerate(batch)
+                      if line_no % VERIFY_EVERY == 1 and len(text) <= VERIFY_MAX_CHARS]
             encoded = encoder.encode([text for text, _, _ in batch], verify=verify, use_fast=use_fast)
             id_chunks = []
             for (_, doc_id, line_no), ids in zip(batch, encoded, strict=False):
