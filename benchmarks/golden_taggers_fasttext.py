@@ -262,6 +262,8 @@ def main() -> None:
             for name, rows in split_by_tagger(attribute_files, list(group)).items():
                 data = "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
                 (expected / f"{name}.jsonl.gz").write_bytes(gzip.compress(data.encode("utf-8"), mtime=0))
+    # which model each tagger was given, read back by tests/test_taggers_fasttext_golden.py
+    (OUT / "inputs" / "taggers.json").write_text(json.dumps(TAGGERS, indent=1, sort_keys=True) + "\n")
     (OUT / "README.md").write_text(
         "dolma 1.2.1 outputs for the fastText taggers; regenerate with `benchmarks/golden_taggers_fasttext.py`.\n\n"
         "`inputs/models/*.bin` are tiny fastText models trained on generated text (see the script for their labels); "

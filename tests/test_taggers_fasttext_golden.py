@@ -3,6 +3,7 @@ benchmarks/golden_taggers_fasttext.py): our `dolma tag`, given the same tiny mod
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -17,21 +18,7 @@ from taggers.registry import create_tagger, describe_taggers
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "dolma_golden" / "taggers_fasttext"
 MODELS = FIXTURE / "inputs" / "models"
 EXPERIMENT = "golden"
-TAGGERS = {
-    "ft_lang_id_1e2": "lang.bin",
-    "ft_lang_id_doc_v1": "lang.bin",
-    "ft_lang_id_en_doc_v2": "lang.bin",
-    "ft_lang_id_en_only_v2": "lang.bin",
-    "ft_lang_id_en_paragraph_v2": "lang.bin",
-    "ft_lang_id_en_paragraph_with_doc_score_v2": "lang.bin",
-    "ft_lang_id_paragraph_v1": "lang.bin",
-    "jigsaw_hatespeech_document_v2": "hatespeech.bin",
-    "jigsaw_hatespeech_sentence_v2": "hatespeech.bin",
-    "jigsaw_nsfw_document_v1": "nsfw.bin",
-    "jigsaw_nsfw_sencence_v2": "nsfw.bin",
-    "dclm-oh-eli5": "dclm.bin",
-    "dolma17-quality": "dolma17.bin",
-}
+TAGGERS: dict[str, str] = json.loads((FIXTURE / "inputs" / "taggers.json").read_text())  # tagger -> model
 NAMES = sorted(TAGGERS)
 
 
