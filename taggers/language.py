@@ -9,7 +9,6 @@ taggers of a process.
 
 from __future__ import annotations
 
-import abc
 import functools
 import importlib
 from collections.abc import Sequence
@@ -55,9 +54,13 @@ class LanguageTagger(BaseTagger):
     min_score_filter: ClassVar[bool] = False
     with_doc_score: ClassVar[bool] = False
 
-    @abc.abstractmethod
+    def predict_text(self, text: str) -> Prediction:
+        """The detector's (language, score) pairs for one text; engines define this or `predict_texts`."""
+        raise NotImplementedError
+
     def predict_texts(self, texts: list[str]) -> list[Prediction]:
-        """The detector's (language, score) pairs for each text."""
+        """The detector's (language, score) pairs for each text (one at a time unless the engine batches)."""
+        return [self.predict_text(text) for text in texts]
 
     def units(self, text: str) -> list[tuple[int, int]]:
         """The scored ranges of one document: the whole text, or its non-blank paragraphs."""
@@ -116,9 +119,6 @@ class Cld2Tagger(LanguageTagger):
                 continue
         return [(d[0][:2].lower(), d[2] / 100.0) for d in details if d[0] != "UNKNOWN_LANGUAGE" and is_reliable]
 
-    def predict_texts(self, texts: list[str]) -> list[Prediction]:
-        return [self.predict_text(text) for text in texts]
-
 
 @register("cld2_doc_v2")
 class Cld2DocTagger(Cld2Tagger):
@@ -172,9 +172,6 @@ class Cld3Tagger(LanguageTagger):
         result = self.identifier.FindLanguage(text=text) if text else None
         return [("en", float(result.probability) if result is not None and result.language == "en" else 0.0)]
 
-    def predict_texts(self, texts: list[str]) -> list[Prediction]:
-        return [self.predict_text(text) for text in texts]
-
 
 @register("cld3_en_doc_v2")
 class Cld3EnglishDocTagger(Cld3Tagger):
@@ -224,9 +221,6 @@ class LangdetectTagger(LanguageTagger):
         finally:
             self.detector.text = ""
             self.detector.langprob = None
-
-    def predict_texts(self, texts: list[str]) -> list[Prediction]:
-        return [self.predict_text(text) for text in texts]
 
 
 @register("langdetect_doc_v1")
