@@ -138,3 +138,94 @@ def test_lock_directories_one_per_output_directory_until_too_many(tmp_path: Path
     assert lock_directories(many) == [str(tmp_path / "attrs")]
     remote = [f"s3://bkt/out/d{i}/x.gz" for i in range(MAX_LOCKS + 1)]
     assert lock_directories([*remote, "s3://other/o/x.gz"]) == ["s3://bkt/out", "s3://other/o"]
+
+
+_HOLD_MANY = """
+import sys, time
+from dolma_py.io.lock import run_lock
+with run_lock(sys.argv[1:], "tag"):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_run_locking_an_ancestor_and_one_locking_below_it_exclude_each_other(tmp_path: Path) -> None:
+    from dolma_py.io.lock import MAX_LOCKS
+
+    many = [str(tmp_path / "attrs" / f"d{i}" / "x.gz") for i in range(MAX_LOCKS + 1)]  # collapses onto attrs/
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_MANY, *many], env=env, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+        assert (tmp_path / "attrs" / LOCK_NAME).exists() and not (tmp_path / "attrs" / "d3" / LOCK_NAME).exists()
+        with pytest.raises(LockedError, match=f"{tmp_path / 'attrs'} is locked by another dolma run"):
+            with run_lock([str(tmp_path / "attrs" / "d3" / "y.gz")], "mix"):
+                pass
+        assert not (tmp_path / "attrs" / "d3" / LOCK_NAME).exists()  # what the refused run took is released
+    finally:
+        holder.kill()
+        holder.wait()
+
+    small = _hold(tmp_path / "attrs" / "d3" / "y.gz")  # now the other way round: the narrow run came first
+    try:
+        with pytest.raises(LockedError, match=f"{tmp_path / 'attrs' / 'd3'} is locked by another dolma run"):
+            with run_lock(many, "tag"):
+                pass
+        assert not (tmp_path / "attrs" / LOCK_NAME).exists()
+    finally:
+        small.kill()
+        small.wait()
+    with run_lock(many, "tag"):  # both holders are gone
+        with run_lock([str(tmp_path / "attrs" / "d3" / "y.gz")], "tag shards"):  # nested in one process: allowed
+            pass
+
+
+def _overwrite_lock_then_work(unit: Unit) -> UnitResult:
+    """A unit during which another run takes the S3 lock over (as after a long outage of this run's heartbeat)."""
+    from dolma_py.io.storage import s3_client
+
+    bucket, key = unit.params["lock"]
+    s3_client().put_object(Bucket=bucket, Key=key, Body=json.dumps({"command": "mix", "pid": 1, "host": "other"}))
+    time.sleep(1.5)  # the heartbeat (every 0.2 s of a 1 s lease) finds the lock is not its own any more
+    Path(unit.outputs[0]).write_text("x")
+    return UnitResult(key=unit.key)
+
+
+def test_a_run_whose_s3_lock_was_taken_over_commits_nothing_more(
+    tmp_path: Path, s3_bucket: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dolma_py.exec.runner import summary_file
+    from dolma_py.io import lock as lock_module
+    from dolma_py.io.lock import LostLockError
+    from dolma_py.io.storage import exists, s3_client
+
+    monkeypatch.setattr(lock_module, "S3_LEASE_SECONDS", 1.0)
+    summary = summary_file(f"s3://{s3_bucket}/out", "tag")
+    unit = Unit(key="u", inputs=(), outputs=(str(tmp_path / "out.txt"),),
+                params={"lock": (s3_bucket, f"out/{LOCK_NAME}")})
+    with pytest.raises(LostLockError, match="lost the run lock .* taken over .*pid 1, host other"):
+        run_stage("tag", [unit], _overwrite_lock_then_work, ExecOptions(processes=1, progress=False), summary)
+    assert "this run stops before its next commit" in capsys.readouterr().err
+    assert not exists(summary) and not os.path.exists(unit.marker)  # neither the marker nor the summary committed
+    body = json.loads(s3_client().get_object(Bucket=s3_bucket, Key=f"out/{LOCK_NAME}")["Body"].read())
+    assert body["host"] == "other"  # the new holder's lock is left alone
+
+
+def test_s3_heartbeat_rides_out_a_short_outage_but_not_a_lapsed_lease(s3_bucket: str) -> None:
+    lock = S3Lock(f"s3://{s3_bucket}/out", "tag", lease_seconds=1.0)
+    lock.acquire()
+    renew, failures = lock._renew, {"left": 2}
+
+    def flaky() -> str:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("endpoint unreachable")
+        return renew()
+
+    lock._renew = flaky  # type: ignore[method-assign]
+    time.sleep(1.2)  # two failed renewals (0.4 s), then renewed again: within the lease
+    assert lock.lost is None and failures["left"] == 0
+    failures["left"] = 1000
+    time.sleep(1.5)
+    assert lock.lost is not None and "could not be renewed for 1 s (endpoint unreachable)" in lock.lost
+    lock.release()

@@ -28,6 +28,7 @@ from dolma_py.dedupe.state import CheckpointState, Progress
 from dolma_py.errors import ConfigError
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io import storage
+from dolma_py.io.lock import ensure_held
 
 SaveFilter = Callable[[str], None]
 """Saves the current filter (every partition) under a base path."""
@@ -139,6 +140,7 @@ class Session:
         """Save the filter as the next generation, then commit it with the files it contains."""
         if not self.dirty:
             return
+        ensure_held()  # a run that lost its lock must not commit a generation over another run's
         old = self.progress.generation
         new = old + 1
         save(self.state.filter_base(new))

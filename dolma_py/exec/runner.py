@@ -18,7 +18,7 @@ from dolma_py.exec.fingerprint import fingerprint
 from dolma_py.exec.progress import Progress
 from dolma_py.exec.units import Unit, UnitFunction, UnitResult, input_states
 from dolma_py.io.atomic import abort_leftover_uploads, terminate_as_exception, write_bytes
-from dolma_py.io.lock import run_lock
+from dolma_py.io.lock import LostLockError, ensure_held, run_lock
 from dolma_py.io.paths import common_dir, is_s3, join
 from dolma_py.io.storage import remove
 
@@ -133,10 +133,12 @@ def summarized_run(
         summary.recovered_locks = recovered
         try:
             yield summary
+            ensure_held()
         except Exception as err:
             if summary.ok:  # not already counted by the unit or stage that raised it
                 summary.fail(command, str(err) if isinstance(err, DolmaError) else f"{type(err).__name__}: {err}")
-            summary.finish(started, summary_path)
+            # a run that lost its lock commits nothing more, its summary included
+            summary.finish(started, None if isinstance(err, LostLockError) else summary_path)
             raise
         summary.finish(started, summary_path)
 
@@ -199,6 +201,7 @@ def _execute(
     for unit, result in make_executor(options.processes, options.ray_address).run(fn, todo):
         state = states[unit.key]
         if not result.failed and state is not None:
+            ensure_held()
             used = lenient.used_leniency(result.bad_lines, result.counters)
             record = unit.marker_record(prints[unit.key], state, lenient_used=used)
             # no fsync: the outputs already are durable, and a marker torn by a power cut is unreadable, so redone

@@ -33,6 +33,7 @@ from dolma_py.io import paths
 from dolma_py.io.atomic import write_bytes
 from dolma_py.io.compression import config_codec_for
 from dolma_py.io.documents import open_read
+from dolma_py.io.lock import ensure_held
 from dolma_py.io.storage import exists, list_files, remove
 from mixers.stream.assemble import ShardTask, merge_segments, pack, write_shard
 from mixers.stream.filters import DocFilter, compile_span_rules
@@ -307,6 +308,7 @@ def _run_locked(
         report = StreamReport.build(plan)
         report.removed_stale = _remove_stale_shards(plan) if config.shuffle else []
         report.lenient = lenient_options(config)
+        ensure_held()
         write_bytes(plan.report_path, report.to_json(), compress=False)
         state = states[plan.name]
         if state is not None:
