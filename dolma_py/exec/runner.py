@@ -203,9 +203,7 @@ def _execute(
         if not result.failed and state is not None:
             ensure_held()
             used = lenient.used_leniency(result.bad_lines, result.counters)
-            record = unit.marker_record(prints[unit.key], state, lenient_used=used)
-            # no fsync: the outputs already are durable, and a marker torn by a power cut is unreadable, so redone
-            write_bytes(unit.marker, orjson.dumps(record, option=orjson.OPT_SORT_KEYS), compress=False, sync=False)
+            unit.write_marker(prints[unit.key], state, lenient_used=used)
         results.append(result)
         if progress:
             progress.update(result)

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from dolma_py.errors import DolmaError
+from dolma_py.io.atomic import write_bytes
 from dolma_py.io.paths import is_s3, join, parent, split_s3
 from dolma_py.io.storage import exists, open_raw, s3_client
 
@@ -71,6 +72,12 @@ class Unit:
     ) -> dict[str, Any]:
         """The marker's contents for a run under `fingerprint` whose inputs had the states `inputs`."""
         return {"version": MARKER_VERSION, "fingerprint": fingerprint, "inputs": inputs, "lenient_used": lenient_used}
+
+    def write_marker(self, fingerprint: str, inputs: dict[str, list[Any]], *, lenient_used: bool = False) -> None:
+        """Mark the unit complete, after its outputs. No fsync: the outputs already are durable, and a marker torn
+        by a power cut is unreadable, so the unit is redone."""
+        record = self.marker_record(fingerprint, inputs, lenient_used=lenient_used)
+        write_bytes(self.marker, orjson.dumps(record, option=orjson.OPT_SORT_KEYS), compress=False, sync=False)
 
     def is_complete(self, fingerprint: str, *, strict: bool = True) -> bool:
         """True when every output exists and the marker matches `fingerprint` and the inputs' current state; a

@@ -312,8 +312,7 @@ def _run_locked(
         write_bytes(plan.report_path, report.to_json(), compress=False)
         state = states[plan.name]
         if state is not None:
-            marker = plan.unit.marker_record(plan.job.fingerprint(), state, lenient_used=bool(report.jq_errors))
-            write_bytes(plan.unit.marker, orjson.dumps(marker, option=orjson.OPT_SORT_KEYS), compress=False, sync=False)
+            plan.unit.write_marker(plan.job.fingerprint(), state, lenient_used=bool(report.jq_errors))
         _remove_staging(plan)
         plan.status = "done"
         reports.append(report)
