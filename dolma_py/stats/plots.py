@@ -1,0 +1,107 @@
+"""Plots rendered at build time to SVG text with matplotlib, byte-identical for the same data.
+
+Every figure is drawn with the SVG backend, a fixed `svg.hashsalt` (element ids depend only on content)
+and no date metadata, so the same statistics always give the same bytes, and a page can inline several.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+PALETTE = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb", "#000000")
+"""Paul Tol's colour-blind-safe qualitative palette."""
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("svg", force=False)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.hashsalt": "dolma_py", "svg.fonttype": "none", "font.size": 9, "axes.titlesize": 9})
+    return plt
+
+
+def _svg(fig: Any) -> str:
+    plt = _pyplot()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # inline-ready: no XML declaration or doctype
+
+
+def rebin(edges: Sequence[float], counts: Sequence[float], bins: int) -> tuple[list[float], list[float]]:
+    """Fold a histogram into at most `bins` equal-width bins over its range (for drawing and short tables)."""
+    if len(counts) <= bins or len(edges) < 2:
+        return list(edges), list(counts)
+    lo, hi = float(edges[0]), float(edges[-1])
+    centres = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
+    folded, new_edges = np.histogram(centres, bins=bins, range=(lo, hi), weights=counts)
+    return new_edges.tolist(), folded.tolist()
+
+
+def histogram_svg(
+    panels: Sequence[tuple[str, dict[str, Any], Sequence[tuple[str, float]]]], *, width: float = 3.4
+) -> str:
+    """One row of histograms: per panel a title, a dolma summary (`bins` edges, `counts`) and labelled
+    thresholds drawn as vertical lines."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 2.2), squeeze=False)
+    for ax, (title, summary, thresholds) in zip(axes[0], panels, strict=True):
+        edges, counts = rebin(summary["bins"], summary["counts"], 60)
+        if len(edges) == len(counts) + 1 and counts:
+            widths = np.diff(edges)
+            widths = np.where(widths > 0, widths, 1.0)
+            ax.bar(edges[:-1], counts, width=widths, align="edge", color=PALETTE[0], edgecolor="white", linewidth=0.3)
+        for index, (label, value) in enumerate(thresholds):
+            ax.axvline(value, color=PALETTE[1 + index % 5], linestyle="--", linewidth=1.2, label=f"{label}: {value:g}")
+        if thresholds:
+            ax.legend(fontsize=7, frameon=False)
+        ax.set_title(title, loc="left")
+        ax.set_ylabel("count")
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def bars_svg(labels: Sequence[str], series: dict[str, Sequence[float]], *, ylabel: str, stacked: bool = False) -> str:
+    """Grouped (or stacked) bars: one group per label, one bar (or segment) per series."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(3.5, 0.9 * len(labels) + 2), 2.4))
+    x = np.arange(len(labels))
+    names = list(series)
+    width = 0.8 if stacked else 0.8 / max(1, len(names))
+    bottom = np.zeros(len(labels))
+    for index, name in enumerate(names):
+        values = np.asarray(series[name], dtype=float)
+        if stacked:
+            ax.bar(x, values, width, bottom=bottom, label=name, color=PALETTE[index % len(PALETTE)])
+            bottom += values
+        else:
+            ax.bar(x - 0.4 + width * (index + 0.5), values, width, label=name, color=PALETTE[index % len(PALETTE)])
+    ax.set_xticks(x, labels)
+    ax.set_ylabel(ylabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, frameon=False, bbox_to_anchor=(1.0, 1.0), loc="upper left")
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def lines_svg(curves: dict[str, tuple[Sequence[float], Sequence[float]]], *, xlabel: str, ylabel: str) -> str:
+    """Line plot of named (x, y) curves."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 2.8))
+    for index, (name, (xs, ys)) in enumerate(curves.items()):
+        marker = "." if len(xs) < 30 else None
+        ax.plot(xs, ys, label=name, color=PALETTE[index % len(PALETTE)], linewidth=1.2, marker=marker)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, frameon=False, bbox_to_anchor=(1.0, 1.0), loc="upper left")
+    fig.tight_layout()
+    return _svg(fig)
