@@ -41,7 +41,8 @@ figure { margin: .4rem 0 1rem; overflow-x: auto; } figure svg { max-width: 100%;
 .example .id { display: block; font-size: .75rem; color: var(--muted); }
 mark { background: var(--mark); padding: 0 .1em; } mark .key { font-size: .7em; color: var(--muted); }
 .gauge { position: relative; height: 14px; width: min(320px, 60vw); border-radius: 7px;
-         background: linear-gradient(90deg, #2a9d4b, #e9c46a 70%, #d1495b); display: inline-block; vertical-align: middle; }
+         background: linear-gradient(90deg, #2a9d4b, #e9c46a 70%, #d1495b); display: inline-block;
+         vertical-align: middle; }
 .gauge span { position: absolute; top: -3px; width: 3px; height: 20px; background: var(--ink); }
 @media (max-width: 700px) { nav ol { columns: 1; } body { padding: .5rem; } }
 @media print { body { max-width: none; font-size: 11px; } nav { display: none; } table { display: table; }
