@@ -36,12 +36,15 @@ def _svg(fig: Any) -> str:
 
 
 def rebin(edges: Sequence[float], counts: Sequence[float], bins: int) -> tuple[list[float], list[float]]:
-    """Fold a histogram into at most `bins` equal-width bins over its range (for drawing and short tables)."""
-    if len(counts) <= bins or len(edges) < 2:
-        return list(edges), list(counts)
+    """Equal-width bins (at most `bins`, at most one per count) over a dolma summary's range, each count filed at
+    its bin's lower edge. A dolma summary is either its exact buckets (each count belongs at one value) or a
+    width histogram (each count spans an edge interval); filing at the lower edge is right for both."""
+    if not counts:
+        return [], []
     lo, hi = float(edges[0]), float(edges[-1])
-    centres = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
-    folded, new_edges = np.histogram(centres, bins=bins, range=(lo, hi), weights=counts)
+    if hi <= lo:
+        hi = lo + 1.0
+    folded, new_edges = np.histogram(edges[: len(counts)], bins=min(bins, len(counts)), range=(lo, hi), weights=counts)
     return new_edges.tolist(), folded.tolist()
 
 
@@ -54,10 +57,9 @@ def histogram_svg(
     fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 2.2), squeeze=False)
     for ax, (title, summary, thresholds) in zip(axes[0], panels, strict=True):
         edges, counts = rebin(summary["bins"], summary["counts"], 60)
-        if len(edges) == len(counts) + 1 and counts:
-            widths = np.diff(edges)
-            widths = np.where(widths > 0, widths, 1.0)
-            ax.bar(edges[:-1], counts, width=widths, align="edge", color=PALETTE[0], edgecolor="white", linewidth=0.3)
+        if counts:
+            ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=PALETTE[0], edgecolor="white",
+                   linewidth=0.3)
         for index, (label, value) in enumerate(thresholds):
             ax.axvline(value, color=PALETTE[1 + index % 5], linestyle="--", linewidth=1.2, label=f"{label}: {value:g}")
         if thresholds:
