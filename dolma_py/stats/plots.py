@@ -48,23 +48,43 @@ def rebin(edges: Sequence[float], counts: Sequence[float], bins: int) -> tuple[l
     return new_edges.tolist(), folded.tolist()
 
 
+def _x_range(edges: Sequence[float], marks: Sequence[float]) -> tuple[float, float]:
+    """The x range covering the bins and the thresholds; a single value is centred on a range of readable width."""
+    lo, hi = min([edges[0], *marks]), max([edges[-1], *marks])
+    if hi - lo <= 1e-4 * max(1.0, abs(hi)):
+        pad = 0.5 * max(1.0, abs(hi))
+        lo, hi = lo - pad, hi + pad
+    return lo, hi
+
+
 def histogram_svg(
-    panels: Sequence[tuple[str, dict[str, Any], Sequence[tuple[str, float]]]], *, width: float = 3.4
+    panels: Sequence[tuple[str, dict[str, Any], Sequence[tuple[str, float]]]],
+    *,
+    title: str | None = None,
+    width: float = 3.4,
 ) -> str:
     """One row of histograms: per panel a title, a dolma summary (`bins` edges, `counts`) and labelled
-    thresholds drawn as vertical lines."""
+    thresholds drawn as vertical lines; `title` above the row."""
+    from matplotlib import ticker
+
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 2.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 2.4 if title else 2.2), squeeze=False)
+    if title:
+        fig.suptitle(title, fontsize=9, x=0.01, ha="left")
     for ax, (title, summary, thresholds) in zip(axes[0], panels, strict=True):
         edges, counts = rebin(summary["bins"], summary["counts"], 60)
         if counts:
-            ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=PALETTE[0], edgecolor="white",
-                   linewidth=0.3)
+            lo, hi = _x_range(edges, [value for _, value in thresholds])
+            span = hi - lo
+            widths = np.maximum(np.diff(edges), span / 60)  # a one-value bucket (1e-5 wide) stays visible
+            ax.bar(edges[:-1], counts, width=widths, align="edge", color=PALETTE[0], edgecolor="white", linewidth=0.3)
+            ax.set_xlim(lo - 0.03 * span, hi + 0.03 * span)
         for index, (label, value) in enumerate(thresholds):
             ax.axvline(value, color=PALETTE[1 + index % 5], linestyle="--", linewidth=1.2, label=f"{label}: {value:g}")
         if thresholds:
             ax.legend(fontsize=7, frameon=False)
         ax.set_title(title, loc="left")
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(5))  # long tick labels (10000, 12500) stay apart
         ax.set_ylabel("count")
         ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()

@@ -194,8 +194,8 @@ def _attributes_section(stats: Any, bins: int, thresholds: dict[str, list[tuple[
     for key in stats.keys:
         entry = table["keys"][key]
         out.append(f"<h3><code>{_e(key)}</code></h3>")
-        panels = [(f"{key}/score", lines[f"{key}/score"], thresholds.get(key, ())),
-                  (f"{key}/length", lines[f"{key}/length"], ())]
+        panels = [("span score", lines[f"{key}/score"], thresholds.get(key, ())),
+                  ("span length", lines[f"{key}/length"], ())]
         out.append(_figure(histogram_svg(panels), f"{key}: span scores and lengths"))
         rows = []
         for level, name in (("span", "score"), ("span", "length"), ("document", "spans"), ("document", "covered")):

@@ -116,9 +116,9 @@ def write_report(report: str, stats: FileStats, lines: list[dict[str, Any]]) -> 
     write_bytes(written[1], orjson.dumps(quantiles(stats), option=orjson.OPT_INDENT_2) + b"\n", compress=False)
     by_name = {line["name"]: line for line in lines}
     for key in stats.keys:
-        panels = [(f"{key}/{name}", by_name[f"{key}/{name}"], ()) for name in SERIES]
+        panels = [(name, by_name[f"{key}/{name}"], ()) for name in SERIES]
         path = paths.join(report, HISTOGRAMS_DIR, f"{paths.sanitize_name(key)}.svg")
-        write_bytes(path, histogram_svg(panels).encode(), compress=False)
+        write_bytes(path, histogram_svg(panels, title=key).encode(), compress=False)
         written.append(path)
     return written
 
