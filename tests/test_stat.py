@@ -56,6 +56,22 @@ def test_identical_for_any_process_count_and_resumed(tmp_path: Path, capsys: pyt
     assert main(["stat", "--attributes", pattern, "--report", str(tmp_path / "report-1")]) == 0
     assert "0 files done, 2 skipped" in capsys.readouterr().err
     assert {k: v for k, v in tree_bytes(tmp_path / "report-1").items() if not k.startswith("_work")} == trees[1]
+    # a run killed after one unit: one partial and its marker left, no report yet; the rerun gives the same bytes
+    killed = tmp_path / "report-1"
+    for path in [*killed.glob("*.gz"), *killed.glob("*.json"), *killed.glob("histograms/*")]:
+        path.unlink()
+    partial = sorted((killed / "_work").glob("*.json"))[0]
+    partial.unlink()
+    (partial.parent / f".{partial.name}.done").unlink()
+    assert main(["stat", "--attributes", pattern, "--report", str(killed)]) == 0
+    assert "1 files done, 1 skipped" in capsys.readouterr().err
+    assert {k: v for k, v in tree_bytes(killed).items() if not k.startswith("_work")} == trees[1]
+
+
+def test_histograms_can_be_left_out(tmp_path: Path) -> None:
+    pattern = _attributes(tmp_path)
+    assert main(["stat", "--attributes", pattern, "--report", str(tmp_path / "r"), "--histograms", "false"]) == 0
+    assert not (tmp_path / "r" / "histograms").exists() and (tmp_path / "r" / "summaries.jsonl.gz").exists()
 
 
 def test_quantiles_document_and_span_level(tmp_path: Path) -> None:

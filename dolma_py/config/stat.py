@@ -19,6 +19,9 @@ class StatConfig(ExecConfig):
     seed: int = option(0, help="dolma: seed", no_effect="the statistics are deterministic without a seed")
     total: bool = option(False, help="print each series' total count and sum")
     regex: str | None = option(None, help="only keys matching this regular expression (re.search)")
+    histograms: bool = option(
+        True, help="also draw <report>/histograms/<key>.svg (matplotlib: most of the run's time on small inputs)"
+    )
     work_dir: WorkDirConfig = option(
         default_factory=WorkDirConfig,
         help="work_dir.output keeps the per-file partial statistics (default: <report>/_work, else a temp dir)",

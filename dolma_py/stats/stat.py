@@ -107,15 +107,15 @@ def encode_summary(summary: dict[str, Any]) -> bytes:
     return orjson.dumps({k: summary[k] for k in ("name", "counts", "bins", "total", "sum")})
 
 
-def write_report(report: str, stats: FileStats, lines: list[dict[str, Any]]) -> list[str]:
-    """Write summaries.jsonl.gz, quantiles.json and one SVG per key; returns the files written."""
+def write_report(report: str, stats: FileStats, lines: list[dict[str, Any]], histograms: bool = True) -> list[str]:
+    """Write summaries.jsonl.gz, quantiles.json and (with `histograms`) one SVG per key; returns the files written."""
     from dolma_py.stats.plots import histogram_svg
 
     written = [paths.join(report, SUMMARIES_FILE), paths.join(report, QUANTILES_FILE)]
     write_bytes(written[0], b"".join(encode_summary(line) + b"\n" for line in lines))
     write_bytes(written[1], orjson.dumps(quantiles(stats), option=orjson.OPT_INDENT_2) + b"\n", compress=False)
     by_name = {line["name"]: line for line in lines}
-    for key in stats.keys:
+    for key in stats.keys if histograms else ():
         panels = [(name, by_name[f"{key}/{name}"], ()) for name in SERIES]
         path = paths.join(report, HISTOGRAMS_DIR, f"{paths.sanitize_name(key)}.svg")
         write_bytes(path, histogram_svg(panels, title=key).encode(), compress=False)
@@ -150,13 +150,13 @@ def run_stat(config: StatConfig, *, progress: bool = True) -> tuple[RunSummary, 
         units = plan(config.attributes, work)
         options = ExecOptions(config.processes, config.ray_address, config.overwrite, progress)
         where = summary_file(config.report or work, "stat")
-        if config.report:  # the report's files are written after the stage: hold its lock for both
-            stack.enter_context(run_lock([where, paths.join(config.report, HISTOGRAMS_DIR, "x.svg")], "stat"))
+        if config.report:  # the report's files are written after the stage: hold the report directory's lock for both
+            stack.enter_context(run_lock([where], "stat"))
         summary = run_stage("stat", units, partial(stat_file, StatJob(config.regex, config.bins)), options, where)
         if not summary.ok:
             return summary, where, []
         stats = merge_partials(units)
         lines = summaries(stats, config.bins)
         if config.report:
-            write_report(config.report, stats, lines)
+            write_report(config.report, stats, lines, config.histograms)
         return summary, where, lines
