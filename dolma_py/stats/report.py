@@ -24,13 +24,16 @@ CSS = """
 :root { --ink: #222; --muted: #666; --rule: #ddd; --mark: #ffe08a; --drop: #b3261e; --keep: #1b6e35; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
-       max-width: 1100px; margin: 0 auto; padding: 1rem 1.5rem 3rem; overflow-wrap: anywhere; }
+       max-width: 1100px; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+h3, p, .example .id { overflow-wrap: anywhere; }
 h1 { font-size: 1.6rem; margin: .5rem 0 0; } h2 { border-bottom: 2px solid var(--rule); padding-bottom: .2rem;
        margin-top: 2.2rem; } h3 { margin: 1.4rem 0 .4rem; font-size: 1.05rem; }
 nav ol { columns: 2; padding-left: 1.2rem; } .muted { color: var(--muted); }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; display: block;
         max-width: 100%; overflow-x: auto; }
-th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; text-align: right; vertical-align: top; }
+th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; text-align: right; vertical-align: top;
+         white-space: nowrap; }
+td.text { white-space: normal; min-width: 16em; }
 th:first-child, td:first-child, td.text { text-align: left; }
 code { font-size: .85em; background: #f4f4f4; padding: 0 .2em; word-break: break-all; }
 figure { margin: .4rem 0 1rem; overflow-x: auto; } figure svg { max-width: 100%; height: auto; }
@@ -49,6 +52,14 @@ mark { background: var(--mark); padding: 0 .1em; } mark .key { font-size: .7em; 
   section { break-inside: avoid-page; } figure, table, .example { break-inside: avoid; }
   a { color: inherit; text-decoration: none; } }
 """
+
+
+DROP_REASONS = {
+    "include": "no include rule matched",
+    "min_text_length": "text shorter than output.min_text_length after span replacement",
+    "sample": "sampled out",
+}
+"""What the mix report's drop keys that are not rules mean."""
 
 
 def _e(value: Any) -> str:
@@ -167,8 +178,10 @@ def _mix_section(streams: list[gather.MixStream]) -> str:
             out.append('<p class="muted">No mix report found for this stream (has it run?).</p>')
         dropped = report.get("dropped", {})
         keys = sorted(set(dropped) | set(stream.dropped) | {k for k in stream.rules if not k.startswith("span")})
-        rows = [[f"<code>{_e(k)}</code>", f"<code>{_e(stream.rules.get(k, ''))}</code>", _n(dropped.get(k, 0)),
-                 _pct(dropped.get(k, 0), report.get("documents_in", 0))] for k in keys]
+        rows = [[f"<code>{_e(k)}</code>",
+                 f"<code>{_e(stream.rules[k])}</code>" if k in stream.rules
+                 else f'<span class="muted">{_e(DROP_REASONS.get(k, ""))}</span>',
+                 _n(dropped.get(k, 0)), _pct(dropped.get(k, 0), report.get("documents_in", 0))] for k in keys]
         if rows:
             out.append(_table(["rule", "expression", "dropped", "of input"], rows, text_columns=(1,)))
         for key in keys:
