@@ -12,7 +12,6 @@ from collections import Counter
 from typing import Any
 
 from dolma_py.config.mix import MixConfig, StreamConfig
-from dolma_py.errors import DolmaError
 from dolma_py.io.storage import exists
 from dolma_py.stats.gather import MixStream, excerpt, read_json, rule_thresholds
 from mixers.stream.filters import DocFilter
@@ -78,7 +77,4 @@ def _full(result: MixStream, rules: list[str], per_rule: int) -> bool:
 
 def mix_examples(config: MixConfig, per_rule: int, chars: int, limit: int) -> list[MixStream]:
     """`stream_examples` for each stream of a mix config, in config order."""
-    try:
-        return [stream_examples(stream, config, per_rule, chars, limit) for stream in config.streams]
-    except KeyError as err:
-        raise DolmaError(f"mix examples: missing field {err}") from None
+    return [stream_examples(stream, config, per_rule, chars, limit) for stream in config.streams]
