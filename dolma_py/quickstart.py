@@ -150,6 +150,21 @@ def _train(root: str) -> dict[str, Any]:
     }
 
 
+def _report(root: str) -> dict[str, Any]:
+    """`dolma report` over every stage's outputs: one HTML page."""
+    return {
+        "output": f"{root}/report.html",
+        "title": "dolma quickstart",
+        "documents": [f"{root}/corpus/documents/*/*.jsonl.gz"],
+        "attributes": [f"{root}/corpus/attributes/quickstart/*/*.jsonl.gz"],
+        "dedupe": [f"{root}/corpus/attributes/dedupe_paragraphs/*/*.jsonl.gz"],
+        "mix": [f"{root}/configs/mix.yaml"],
+        "tokens": [f"{root}/tokens/{source}" for source in SOURCES],
+        "manifest": [f"{root}/manifest"],
+        "train": [f"{root}/runs/tiny"],
+    }
+
+
 def _train_tokenizer(root: str) -> None:
     """Train the quickstart's BPE tokenizer on the mixed documents (no download)."""
     from dolma_py.io.documents import read_documents
@@ -193,6 +208,7 @@ def quickstart_stages(root: str, processes: int) -> list[Stage]:
         )
     )
     stages.append(Stage("train", _train(root), ["-c", f"{configs}/train.yaml", "train"], f"{root}/runs/tiny/"))
+    stages.append(Stage("report", _report(root), ["-c", f"{configs}/report.yaml", "report"], f"{root}/report.html"))
     return stages
 
 
@@ -230,3 +246,4 @@ def run_quickstart(root: str, processes: int, seed: int) -> None:
             raise DolmaError(f"quickstart stage '{stage.name}' failed; see the messages above")
         print(f"outputs: {stage.outputs}", flush=True)
     _print_losses(f"{root}/runs/tiny")
+    print(f"\nreport: {root}/report.html (open it in a browser)")

@@ -14,6 +14,7 @@ import pytest
 
 from dolma_py.config.dedupe import DedupeConfig
 from dolma_py.config.mix import MixConfig
+from dolma_py.config.stat import StatConfig
 from dolma_py.config.tag import TagConfig
 from dolma_py.config.tokens import TokensConfig
 from taggers.registry import describe_taggers
@@ -22,7 +23,14 @@ REPO = Path(__file__).resolve().parent.parent
 SURFACE = json.loads((REPO / "tests" / "fixtures" / "dolma_golden" / "surface.json").read_text())
 DOC = (REPO / "docs" / "compatibility.md").read_text()
 STATUS = re.compile(r"^(same as dolma|ours differs on purpose: .+|not applicable: .+|not yet implemented)$")
-SCHEMAS = {"dedupe": DedupeConfig, "mix": MixConfig, "tag": TagConfig, "tokens": TokensConfig, "list": TagConfig}
+SCHEMAS = {
+    "dedupe": DedupeConfig,
+    "mix": MixConfig,
+    "stat": StatConfig,
+    "tag": TagConfig,
+    "tokens": TokensConfig,
+    "list": TagConfig,
+}
 
 
 def _rows(heading: str) -> dict[str, str]:

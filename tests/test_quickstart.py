@@ -51,3 +51,6 @@ def test_quickstart_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert set(summary) == {f.name for f in fields(RunSummary)}, summary["command"]
         assert summary["units_failed"] == 0 and summary["units_done"] >= 1, summary
     assert (tmp_path / "runs" / "tiny" / "_dolma_train_summary.json").exists()
+    page = (tmp_path / "report.html").read_text()  # the report over every stage's outputs, its path printed last
+    assert out.rstrip().endswith(f"report: {tmp_path}/report.html (open it in a browser)")
+    assert '<section id="train">' in page and '<section id="curriculum">' in page and "dropped by" in page

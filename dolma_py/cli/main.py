@@ -14,6 +14,8 @@ COMMANDS: dict[str, str] = {
     "tag": "dolma_py.cli.tag",
     "dedupe": "dolma_py.cli.dedupe",
     "mix": "dolma_py.cli.mix",
+    "stat": "dolma_py.cli.stat",
+    "report": "dolma_py.cli.pipeline_report",
     "tokens": "dolma_py.cli.tokens",
     "curriculum": "dolma_py.cli.curriculum",
     "train": "dolma_py.cli.train",

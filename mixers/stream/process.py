@@ -86,7 +86,7 @@ def stripped_utf8_length(text: str, at_least: int) -> int:
     return len(stripped.encode("utf-8", "surrogatepass"))
 
 
-def _documents(path: str, codec: str | None) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def read_stream_documents(path: str, codec: str | None) -> Iterator[tuple[int, int, dict[str, Any]]]:
     """(line number, size in bytes as JSON, document object) for a JSON-lines or Parquet documents file; a line that
     is not a valid document (`docmodel.check_document`) is a `DataError` naming the file, line and field."""
     if is_parquet(path):
@@ -117,11 +117,11 @@ def process_file(unit: Unit) -> UnitResult:
 
     with atomic_write(task.part_path, compress=False) as sink:
         writer = ChunkWriter(sink, job.output_codec, job.max_shard_bytes)
-        for line_no, size, doc in _documents(task.doc_path, codec):
+        for line_no, size, doc in read_stream_documents(task.doc_path, codec):
             documents += 1
             bytes_in += size
             if readers:
-                _merge_attributes(doc, readers, line_no)
+                merge_attributes(doc, readers, line_no)
             try:
                 reason = doc_filter.drop_reason(doc) if doc_filter.active else None
                 if reason is not None:
@@ -172,7 +172,7 @@ def process_file(unit: Unit) -> UnitResult:
     return UnitResult(key=unit.key, documents=documents, counters=dict(counters))
 
 
-def _merge_attributes(doc: dict[str, Any], readers: list[AttributeFile], line_no: int) -> None:
+def merge_attributes(doc: dict[str, Any], readers: list[AttributeFile], line_no: int) -> None:
     """Join each attribute set's line into `doc['attributes']`, as dolma does (later sets win on equal keys)."""
     doc_id = doc.get("id")
     merged: dict[str, Any] = {}
