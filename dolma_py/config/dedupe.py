@@ -144,7 +144,8 @@ class BloomFilterConfig:
     seed: int = option(0, help="hash seed of a new filter (an existing filter keeps its own)")
     partitions: int = option(1, help="split the filter by key range into this many parts (one Ray actor each)")
 
-    def validate(self) -> None:
+    def check(self) -> None:
+        """Called by `DedupeConfig.validate` (not by the loader), which first decides whether a filter belongs."""
         if not self.file:
             raise ValueError("'bloom_filter.file' must name a file")
         if self.size_in_bytes < 0:
@@ -233,7 +234,7 @@ class DedupeConfig(ExecConfig):
                                  "'dedupe.minhash' only; exact dedupe hashes with dolma's four options")
             if self.bloom_filter is None:
                 raise ValueError("'bloom_filter' is required by 'dedupe.documents' and 'dedupe.paragraphs'")
-            self.bloom_filter.validate()
+            self.bloom_filter.check()
         if self.processes < 1:
             raise ValueError("'processes' must be >= 1")
         if self.batch_size < 1:

@@ -18,6 +18,7 @@ from dolma_py.dedupe.fuzzy.signatures import signatures_unit
 from dolma_py.dedupe.fuzzy.spec import FuzzySpec
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summarized_run
 from dolma_py.exec.units import Unit
+from dolma_py.io.atomic import crash_point
 from dolma_py.io.paths import join, parent
 
 
@@ -68,6 +69,7 @@ def run_fuzzy(config: DedupeConfig, units: list[Unit], where: str | None, progre
             result = run_stage(f"dedupe {name}", stage, partial(functions[name], spec),
                                in_driver if name == "cluster" else options)
             summary.include(result, documents=name == "signatures")
+            crash_point(f"minhash:after_{name}")  # tests: a kill between stages
             if not result.ok:
                 break
     return summary

@@ -15,7 +15,7 @@ from dolma_py.dedupe.fuzzy.spec import FuzzySpec, doc_keys
 from dolma_py.dedupe.reader import text_batches
 from dolma_py.errors import DataError
 from dolma_py.exec.units import Unit, UnitResult
-from dolma_py.io.atomic import write_bytes
+from dolma_py.io.atomic import crash_point, write_bytes
 
 
 def partition_bounds(partitions: int) -> list[int]:
@@ -68,6 +68,7 @@ def signatures_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
     if spec.verify:
         all_sigs = np.concatenate(sigs) if sigs else np.zeros((0, spec.num_hashes), dtype=np.uint64)
         write_bytes(outputs[3], all_sigs.astype("<u8").tobytes(), compress=False)
+    crash_point("minhash:signatures_written")  # tests: a kill between a unit's outputs and its marker
     counters = {"signed_documents": signed}
     return UnitResult(key=unit.key, documents=documents, bad_lines=bad_lines, counters=counters)
 
