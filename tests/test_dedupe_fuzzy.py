@@ -169,7 +169,8 @@ def test_jaccard_threshold_drops_candidates_below_it(tmp_path: Path) -> None:
     words = vocabulary(4)
     rng = random.Random(4)
     base = " ".join(rng.choice(words) for _ in range(300))
-    rows = [{"id": "a", "text": base}, {"id": "exact", "text": base}, {"id": "near", "text": edited(base, 3, rng, words)}]
+    near = edited(base, 3, rng, words)
+    rows = [{"id": "a", "text": base}, {"id": "exact", "text": base}, {"id": "near", "text": near}]
     write_documents(tmp_path / "documents" / "a.jsonl.gz", rows)
     pattern = str(tmp_path / "documents" / "*.jsonl.gz")
     assert cli.main(fuzzy_args(pattern)) == 0
