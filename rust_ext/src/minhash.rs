@@ -9,8 +9,8 @@
 //! - **Band keys**: band `k`'s key is the xxh3-64, seeded with `k`, of its `band_size` values as little-endian
 //!   bytes, so the bands share one 64-bit key space without sharing buckets.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io;
 use std::path::Path;
@@ -334,7 +334,13 @@ impl Clusters {
     pub fn components(&mut self) -> (Vec<u64>, Vec<u64>) {
         let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
         order.sort_unstable_by_key(|&i| self.keys[i as usize]);
-        let roots = order.iter().map(|&i| { let r = self.find(i); self.keys[r as usize] }).collect();
+        let roots = order
+            .iter()
+            .map(|&i| {
+                let r = self.find(i);
+                self.keys[r as usize]
+            })
+            .collect();
         (order.iter().map(|&i| self.keys[i as usize]).collect(), roots)
     }
 
@@ -359,7 +365,13 @@ mod tests {
         assert_eq!(shingle_text("Café naïve — ÉTÉ", norm), "cafe naive ete");
         assert_eq!(shingle_text("well-known", norm), "well known");
         assert_eq!(shingle_text("a1b2", norm), "a0b0");
-        let plain = ShingleNorm { lowercase: false, strip_punctuation: false, strip_digits: true, normalize_numbers: false, strip_diacritics: false };
+        let plain = ShingleNorm {
+            lowercase: false,
+            strip_punctuation: false,
+            strip_digits: true,
+            normalize_numbers: false,
+            strip_diacritics: false,
+        };
         assert_eq!(shingle_text("A1 b, c2", plain), "A b, c");
         assert_eq!(shingle_text("", norm), "");
         assert_eq!(shingle_text("...", norm), "");
