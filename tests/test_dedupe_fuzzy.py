@@ -87,9 +87,10 @@ def attributes(root: Path) -> dict[str, dict]:
     return out
 
 
-def test_planted_near_duplicates_are_flagged_and_originals_kept(tmp_path: Path) -> None:
+@pytest.mark.parametrize("hashing", ["xxh3", "datatrove"])
+def test_planted_near_duplicates_are_flagged_and_originals_kept(tmp_path: Path, hashing: str) -> None:
     pattern, kinds = planted_corpus(tmp_path)
-    assert cli.main(fuzzy_args(pattern, "--processes", "2")) == 0
+    assert cli.main(fuzzy_args(pattern, "--processes", "2", "--dedupe.minhash.hashing", hashing)) == 0
     found = attributes(tmp_path)
     assert set(found) == set(kinds)
     for doc_id, kind in kinds.items():
@@ -205,6 +206,7 @@ def test_bad_line_fails_with_file_line_and_field_unless_skipped(tmp_path: Path) 
     [
         (["--bloom_filter.file", "x.bin"], "uses no Bloom filter"),
         (["--dedupe.minhash.keep", "last"], "'first' or 'longest'"),
+        (["--dedupe.minhash.hashing", "md5"], "'xxh3' or 'datatrove'"),
         (["--dedupe.minhash.band_size", "0"], "band_size' must be >= 1"),
         (["--dedupe.minhash.jaccard_threshold", "1.5"], "jaccard_threshold' must be in [0, 1]"),
         (["--dedupe.min_words", "3"], "apply to exact dedupe"),
@@ -238,6 +240,31 @@ SAMPLES = [
 def test_default_normalization_matches_datatrove_simplify_text(text: str) -> None:
     simplify = pytest.importorskip("datatrove.utils.text").simplify_text
     assert _rust.minhash_shingle_text(text, DATATROVE_NORM) == " ".join(simplify(text).split())
+
+
+def test_datatrove_hashing_gives_datatrove_signatures() -> None:
+    """`hashing: datatrove` reproduces `MinhashDedupSignature.get_signature` on datatrove's own shingles (hashed
+    from `simplify_text`'s words, which is what its NLTK tokenizer yields on text without punctuation; xxh64 of the
+    UTF-8 bytes, since the installed xxhash no longer takes the `str` datatrove passes it)."""
+    np = pytest.importorskip("numpy")
+    minhash = pytest.importorskip("datatrove.pipeline.dedup.minhash")
+    xxhash = pytest.importorskip("xxhash")
+    from datatrove.utils.text import simplify_text
+
+    step = minhash.MinhashDedupSignature.__new__(minhash.MinhashDedupSignature)
+    step.config, step._parameters = minhash.MinhashConfig(), None
+    step.num_hashes = step.config.num_buckets * step.config.hashes_per_bucket
+    a, b = (row.reshape(-1) for row in step.parameters)
+    for text in [*SAMPLES, " ".join(vocabulary(7)[:300])]:
+        words = simplify_text(text).split()
+        grams = [" ".join(words[i:i + 5]) for i in range(len(words) - 4)]
+        if not grams:
+            continue
+        shingles = np.array([xxhash.xxh64_intdigest(gram.encode()) for gram in grams], dtype=np.uint64).reshape(-1, 1)
+        theirs = np.concatenate(step.get_signature(shingles))
+        _, has, _, ours = _rust.minhash_signatures([text], ngram_length=5, norm=DATATROVE_NORM, a=a, b=b, band_size=8,
+                                                   keep_signatures=True, hashing="datatrove")
+        assert has[0] and ours[0].tolist() == theirs.tolist()
 
 
 def test_mix_drops_the_flagged_documents(tmp_path: Path) -> None:

@@ -71,6 +71,10 @@ class MinhashDedupeConfig:
         None, help="verify each candidate pair: join it only if its estimated Jaccard (equal signature values) >= this"
     )
     partitions: int = option(8, help="bucket partitions (by band key): the buckets stage runs one unit per partition")
+    hashing: str = option(
+        "xxh3", help="'xxh3' (xxh3-64 shingles, exact (a*h+b) mod 2^61-1) or 'datatrove' (its xxh64 shingles and "
+        "wrapping uint64 arithmetic: the same signatures as datatrove's)"
+    )
 
 
 @dataclasses.dataclass
@@ -259,6 +263,8 @@ class DedupeConfig(ExecConfig):
             raise ValueError("'dedupe.minhash.num_bands' * 'band_size' must be <= 4096 permutations")
         if not 0 <= minhash.seed < 2**32:
             raise ValueError(f"'dedupe.minhash.seed' must be in [0, 2^32), got {minhash.seed}")
+        if minhash.hashing not in ("xxh3", "datatrove"):
+            raise ValueError(f"'dedupe.minhash.hashing' must be 'xxh3' or 'datatrove', got {minhash.hashing!r}")
         if minhash.keep not in ("first", "longest"):
             raise ValueError(f"'dedupe.minhash.keep' must be 'first' or 'longest', got {minhash.keep!r}")
         threshold = minhash.jaccard_threshold

@@ -40,7 +40,7 @@ def signatures_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
         ids.extend(batch.ids)
         band_keys, has, text_lengths, signatures = _rust.minhash_signatures(
             batch.texts, ngram_length=spec.ngram_length, norm=spec.norm, a=a, b=b, band_size=spec.band_size,
-            keep_signatures=spec.verify,
+            keep_signatures=spec.verify, hashing=spec.hashing,
         )
         line_lengths = np.full(len(batch.ids), -1, dtype=np.int64)
         line_lengths[batch.doc_lines] = text_lengths

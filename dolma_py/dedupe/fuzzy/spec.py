@@ -37,6 +37,7 @@ class FuzzySpec:
     band_size: int
     seed: int
     norm: tuple[bool, bool, bool, bool, bool]  # lowercase, strip_punctuation, strip_digits, numbers, diacritics
+    hashing: str
     keep: str
     jaccard_threshold: float | None
     partitions: int
@@ -67,6 +68,7 @@ class FuzzySpec:
             seed=minhash.seed,
             norm=(norm.lowercase, norm.strip_punctuation, norm.strip_digits, norm.normalize_numbers,
                   norm.strip_diacritics),
+            hashing=minhash.hashing,
             keep=minhash.keep,
             jaccard_threshold=minhash.jaccard_threshold,
             partitions=minhash.partitions,
