@@ -172,7 +172,8 @@ class BloomFilterConfig:
 
 @dataclasses.dataclass(kw_only=True)
 class DedupeConfig(ExecConfig):
-    """`dolma dedupe`: flag duplicate documents, paragraphs or n-gram-overlapping paragraphs with a Bloom filter."""
+    """`dolma dedupe`: flag duplicate documents, paragraphs or n-gram-overlapping paragraphs with a Bloom filter,
+    or (`dedupe.minhash`) near-duplicate documents by MinHash-LSH."""
 
     documents: list[str] = option(help="document paths or globs (local or s3://), under a 'documents' directory")
     dedupe: DedupeSettings = option(help="what to deduplicate (dolma's dedupe block)")
