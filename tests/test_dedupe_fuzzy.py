@@ -152,6 +152,24 @@ def test_rerun_skips_complete_units(tmp_path: Path) -> None:
     assert again.units_done == 0 and again.units_skipped == again.units_total
 
 
+def test_a_file_added_at_the_end_reuses_the_signatures_of_the_others(tmp_path: Path) -> None:
+    runs = {}
+    for name in ("grown", "clean"):
+        root = tmp_path / name
+        pattern, _ = planted_corpus(root, files=3, per_file=12)
+        extra = root / "documents" / "part-02.jsonl.gz"
+        if name == "grown":
+            moved = extra.read_bytes()
+            extra.unlink()
+            assert cli.main(fuzzy_args(pattern, "--processes", "1")) == 0
+            extra.write_bytes(moved)
+        summary, _ = run_dedupe(config_of(fuzzy_args(pattern, "--processes", "1")[1:]), progress=False)
+        assert summary.ok
+        runs[name] = (tree_bytes(root / "attributes"), summary.units_skipped)
+    assert runs["grown"][0] == runs["clean"][0]
+    assert runs["grown"][1] == 2 and runs["clean"][1] == 0  # the first two files' signatures
+
+
 def test_keep_longest_keeps_the_longest_of_each_cluster(tmp_path: Path) -> None:
     words = vocabulary(3)
     rng = random.Random(3)

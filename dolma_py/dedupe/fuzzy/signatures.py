@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 
 from dolma_py import _rust
-from dolma_py.dedupe.fuzzy.spec import FuzzySpec, doc_keys
+from dolma_py.dedupe.fuzzy.spec import LINE_BITS, FuzzySpec, doc_keys
 from dolma_py.dedupe.reader import text_batches
 from dolma_py.errors import DataError
 from dolma_py.exec.units import Unit, UnitResult
@@ -37,6 +37,8 @@ def signatures_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
         if batch.bad and not spec.skip_bad_lines:
             raise DataError(path, batch.bad[0].line, batch.bad[0].error)
         offset = len(ids)
+        if offset + len(batch.ids) > 1 << LINE_BITS:
+            raise DataError(path, offset + 1, f"fuzzy dedupe takes files of at most 2^{LINE_BITS} lines; split it")
         ids.extend(batch.ids)
         band_keys, has, text_lengths, signatures = _rust.minhash_signatures(
             batch.texts, ngram_length=spec.ngram_length, norm=spec.norm, a=a, b=b, band_size=spec.band_size,

@@ -42,14 +42,15 @@ class FuzzySpec:
     jaccard_threshold: float | None
     partitions: int
     work: str
-    files: tuple[str, ...]
     batch_size: int
     skip_bad_lines: bool
     input_codec: str | None
     output_codec: str | None
 
     @classmethod
-    def from_config(cls, config: DedupeConfig, files: list[str], default_work: str) -> FuzzySpec:
+    def from_config(cls, config: DedupeConfig, num_files: int, default_work: str) -> FuzzySpec:
+        """The spec of a run over `num_files` document files; it does not name them, so a plan that gains files
+        keeps the fingerprints of the units it had."""
         minhash = config.dedupe.minhash
         assert minhash is not None
         norm = config.dedupe.text_normalization
@@ -58,8 +59,8 @@ class FuzzySpec:
         if is_s3(work):
             raise ConfigError(f"fuzzy dedupe memory-maps its work files, which cannot live on S3 ({work}); set "
                               "work_dir.output to a local or shared directory")
-        if len(files) > MAX_FILES:
-            raise ConfigError(f"fuzzy dedupe takes at most {MAX_FILES} document files, got {len(files)}")
+        if num_files > MAX_FILES:
+            raise ConfigError(f"fuzzy dedupe takes at most {MAX_FILES} document files, got {num_files}")
         return cls(
             attribute=config.dedupe.attribute_name,
             ngram_length=minhash.ngram_length,
@@ -73,7 +74,6 @@ class FuzzySpec:
             jaccard_threshold=minhash.jaccard_threshold,
             partitions=minhash.partitions,
             work=os.path.abspath(work),
-            files=tuple(files),
             batch_size=config.batch_size,
             skip_bad_lines=config.skip_bad_lines,
             input_codec=_codec(config.compression.input),
