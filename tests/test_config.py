@@ -81,3 +81,19 @@ def test_cli_reports_config_errors_without_traceback(tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err
     assert err.startswith("dolma: error:") and "bogus" in err and str(config) in err and "Traceback" not in err
     assert main(["nosuchcommand"]) == 2
+
+
+def test_help_piped_into_a_reader_that_closes_early_is_not_an_error() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "dolma_py.cli.main", "dedupe", "--help"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.read(10)
+    proc.stdout.close()  # as `| head -1` does
+    _, err = proc.communicate()
+    assert proc.returncode == 0 and b"Traceback" not in err

@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     except DolmaError as err:
         print(f"dolma: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as err:
         if not _disk_full(err):
             raise
@@ -116,9 +119,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dolma: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":
