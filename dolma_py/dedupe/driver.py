@@ -49,7 +49,7 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
     spec = session.spec
     attribute = session.config.dedupe.attribute_name
     filt = session.load_local_filter()
-    session.start_watch(filt.num_bits, filt.num_hashes, filt.estimated_items())
+    session.start_watch(filt.num_bits, filt.num_hashes, filt.layout, filt.estimated_items())
     bar = Progress("dedupe", len(session.todo)) if progress and session.todo else None
     results = ordered_hashes(spec, session.todo, processes)
     try:
