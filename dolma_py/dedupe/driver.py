@@ -7,6 +7,7 @@ consumes their results in file order, so the first occurrence of a key is always
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,7 +59,12 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
     spec = session.spec
     attribute = session.config.dedupe.attribute_name
     filt = session.load_local_filter()
-    session.start_watch(filt.num_bits, filt.num_hashes, filt.layout, filt.estimated_items())
+    fresh = session.start_path is None  # a new, empty filter: nothing to estimate, and its memory is not faulted in
+    session.start_watch(filt.num_bits, filt.num_hashes, filt.layout, 0.0 if fresh else filt.estimated_items())
+    # the kernel zeroes a new filter's pages while the workers start and hash the first files, not on first lookups
+    prefault = threading.Thread(target=filt.prefault, name="dedupe-prefault", daemon=True)
+    if fresh:
+        prefault.start()
     bar = Progress("dedupe", len(session.todo)) if progress and session.todo else None
     results = ordered_hashes(spec, session.todo, processes)
     writes: deque[tuple[Unit, Future[UnitResult]]] = deque()
@@ -93,6 +99,8 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
             results.close()
             if bar:
                 bar.close()
+            if fresh:
+                prefault.join()
             if not consistent:
                 consistent = _record_what_was_written(writes, session, summary)
             if consistent:

@@ -282,7 +282,7 @@ fn prefetch(word: &AtomicU64) {
 
 /// Owner of the memory behind the bit words; `words` in `BloomFilter` points into it.
 enum Storage {
-    Anonymous(#[allow(dead_code)] MmapMut),
+    Anonymous(#[cfg_attr(not(target_os = "linux"), allow(dead_code))] MmapMut),
     MappedReadOnly(#[allow(dead_code)] Mmap),
     MappedPrivate(#[allow(dead_code)] MmapMut),
 }
@@ -495,6 +495,16 @@ impl BloomFilter {
     /// Number of bits set (parallel popcount).
     pub fn count_ones(&self) -> u64 {
         self.words().par_iter().map(|w| w.load(Ordering::Relaxed).count_ones() as u64).sum()
+    }
+
+    /// Has the kernel allocate and zero every page of a new filter now (MADV_POPULATE_WRITE; the contents are not
+    /// touched, so this is safe while other threads insert): a fresh 128 MiB filter otherwise costs 0.15-0.5 s of
+    /// page faults in its first lookups. A hint: a no-op for filters read from files and where unsupported.
+    pub fn prefault(&self) {
+        #[cfg(target_os = "linux")]
+        if let Storage::Anonymous(map) = &self._storage {
+            let _ = map.advise(memmap2::Advice::PopulateWrite);
+        }
     }
 
     /// Fraction of the filter's bits that are set.
