@@ -3,10 +3,13 @@
 Two modes: exact paragraphs, and paragraph 13-grams with overlap threshold 0.8 (BFF-style).
 
     python benchmarks/bench_dedupe.py --size-mb 200 --processes 2 --repeats 3 [--results benchmarks/results.jsonl]
+
+Both sides run with RAYON_NUM_THREADS set to `--processes`.
 """
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
 
@@ -50,9 +53,10 @@ def main() -> None:
                         help="bloom_filter.estimated_doc_count given to both (13-grams: about one key per word)")
     parser.add_argument("--fpr", type=float, default=0.001, help="bloom_filter.desired_false_positive_rate")
     args = parser.parse_args()
+    os.environ["RAYON_NUM_THREADS"] = str(args.processes)  # both sides: as many Rust threads as processes
 
     corpus = ensure_corpus(args.size_mb, processes=args.processes)
-    print_setup(corpus, args, f"modes {' '.join(args.modes)}")
+    print_setup(corpus, args, f"modes {' '.join(args.modes)}; RAYON_NUM_THREADS={args.processes}")
     check = attributes_check(corpus, NAME, "filter.bin")
     for mode in args.modes:
         make_cmd = partial(dedupe_command, corpus, mode, args.processes, args.expected_keys, args.fpr)

@@ -226,11 +226,13 @@ def measure_interleaved(
     repeats: int = 3,
     check: Callable[[Path], None] | None = None,
 ) -> dict[str, Measurement]:
-    """Run each named command `repeats` times, taking turns (A B A B ...) so that drifting load on a shared machine
-    falls on every command alike; only the last run's directory of each is kept, for inspection."""
+    """Run each named command `repeats` times, taking turns and alternating which goes first (A B, B A, A B ...) so
+    that drifting load on a shared machine and a warm page cache fall on every command alike; only the last run's
+    directory of each is kept, for inspection."""
     results = {name: Measurement(name, docs=corpus.docs, text_bytes=corpus.text_bytes) for name in commands}
     for i in range(repeats):
-        for name, make_cmd in commands.items():
+        order = list(commands.items())
+        for name, make_cmd in order if i % 2 == 0 else reversed(order):
             run, run_dir = _run_fresh(name, i, make_cmd, corpus, check)
             results[name].runs.append(run)
             if results[name].last_run_dir is not None:
@@ -252,8 +254,11 @@ def measure(
 
 
 def dolma_command(ours: bool) -> list[str]:
-    """Our `dolma` (`ours_command`) or the reference one (`require_reference`)."""
-    return ours_command() if ours else [str(require_reference())]
+    """Our `dolma` (`ours_command`, importing this checkout's packages first) or the reference one
+    (`require_reference`, without PYTHONPATH: this checkout's `dolma/` package would shadow dolma 1.2.1's)."""
+    if ours:
+        return ["env", f"PYTHONPATH={REPO_ROOT}", *ours_command()]
+    return ["env", "-u", "PYTHONPATH", str(require_reference())]
 
 
 def measure_sides(

@@ -6,7 +6,8 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${REPO_ROOT}/.bench/venvs/dolma-1.2.1"
-REQUIREMENTS="${DOLMA_REFERENCE_REQUIREMENTS:-${REPO_ROOT}/../shared/reference/dolma-1.2.1-requirements.txt}"
+# the fully pinned lists live in the repository, so the benchmarks can be rerun from it alone
+REQUIREMENTS="${DOLMA_REFERENCE_REQUIREMENTS:-${REPO_ROOT}/benchmarks/reference/dolma-1.2.1-requirements.txt}"
 # dolma's optional extras (language ID, code, WARC), which the golden_taggers_*.py scripts need
 EXTRAS="$(dirname "${REQUIREMENTS}")/dolma-1.2.1-extras-requirements.txt"
 PYTHON="${PYTHON:-python3}"

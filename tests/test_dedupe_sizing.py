@@ -41,7 +41,7 @@ def test_zero_size_is_sized_never_below_dolma() -> None:
         config = BloomFilterConfig(file="f", estimated_doc_count=count, desired_false_positive_rate=fpr)
         config.check()
         assert partition_bytes(config) >= dolma_suggested_bytes(count, fpr)
-        bits, _ = BloomFilter.plan(count, fpr)
+        bits, _ = BloomFilter.plan(count, fpr, "blocked")
         assert partition_bytes(config) * 8 >= bits  # and big enough for our capped k
     split = BloomFilterConfig(file="f", estimated_doc_count=1000, desired_false_positive_rate=0.001, partitions=4)
     assert partition_bytes(split) == (1 << 20) // 4
@@ -100,6 +100,7 @@ def test_sized_filter_takes_the_fewest_hashes_that_meet_the_rate(tmp_path: Path)
     for count, fpr in [(1000, 0.001), (50_000_000, 0.001), (3_000_000, 1e-6)]:
         config = BloomFilterConfig(file="f", estimated_doc_count=count, desired_false_positive_rate=fpr)
         shape = new_partition(config, seed=0)
-        assert expected_rate(shape.num_bits, shape.num_hashes, count) <= fpr
+        assert shape.layout == "blocked"
+        assert expected_rate(shape.num_bits, shape.num_hashes, count, "blocked") <= fpr
         if shape.num_hashes > 1:
-            assert expected_rate(shape.num_bits, shape.num_hashes - 1, count) > fpr
+            assert expected_rate(shape.num_bits, shape.num_hashes - 1, count, "blocked") > fpr

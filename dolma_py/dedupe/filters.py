@@ -18,8 +18,8 @@ import numpy as np
 import orjson
 
 from dolma_py.config.dedupe import BloomFilterConfig
-from dolma_py.dedupe.bloom import BloomFilter
-from dolma_py.dedupe.sizing import fewest_hashes, partition_bytes
+from dolma_py.dedupe.bloom import BloomFilter, Layout
+from dolma_py.dedupe.sizing import NEW_FILTER_LAYOUT, fewest_hashes, partition_bytes
 from dolma_py.errors import ConfigError
 from dolma_py.io.atomic import temporary_name, write_bytes
 
@@ -86,8 +86,8 @@ def new_partition(config: BloomFilterConfig, seed: int) -> BloomFilter:
         if config.size_in_bytes == 0:
             assert expected is not None
             hashes = fewest_hashes(size * 8, expected, config.desired_false_positive_rate)
-            return BloomFilter.with_shape(size * 8, hashes, seed=seed)
-        return BloomFilter.from_size(size, expected_items=expected, seed=seed)
+            return BloomFilter.with_shape(size * 8, hashes, seed=seed, layout=NEW_FILTER_LAYOUT)
+        return BloomFilter.from_size(size, expected_items=expected, seed=seed, layout=NEW_FILTER_LAYOUT)
     except ValueError as err:
         raise ConfigError(f"bloom_filter: {err}") from None
 
@@ -117,7 +117,7 @@ class PartitionedFilter:
             parts = [BloomFilter.load(path, read_only=read_only, mmap=mmap) for path in files]
         except (OSError, ValueError) as err:
             raise ConfigError(f"cannot load bloom filter: {err}") from None
-        if len({(p.num_bits, p.num_hashes, p.seed) for p in parts}) > 1:
+        if len({(p.num_bits, p.num_hashes, p.seed, p.layout) for p in parts}) > 1:
             raise ConfigError(f"bloom filter {base}: its partitions differ in shape")
         return cls(parts)
 
@@ -137,6 +137,15 @@ class PartitionedFilter:
     @property
     def num_hashes(self) -> int:
         return self.parts[0].num_hashes
+
+    @property
+    def layout(self) -> Layout:
+        return self.parts[0].layout
+
+    def prefault(self) -> None:
+        """Fault in every partition's memory now (see `BloomFilter.prefault`)."""
+        for part in self.parts:
+            part.prefault()
 
     def estimated_items(self) -> float:
         """Distinct keys the filter holds, estimated from its fill."""

@@ -264,17 +264,12 @@ def _paragraph_batch(spec: KeySpec, batch: TextBatch) -> _Batch:
         whole = counts < 2
         kept = np.ones(len(counts), dtype=bool)
     keys_per_item = counts + whole
-    dest = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(keys_per_item, out=dest[1:])
-    keys = np.empty(int(dest[-1]), dtype=np.uint64)
-    paragraph_of_ngram = np.repeat(np.arange(len(counts)), counts)
-    ngram_rank = np.arange(len(result.ngram_hashes)) - result.ngram_offsets[:-1][paragraph_of_ngram]
-    keys[dest[:-1][paragraph_of_ngram] + ngram_rank] = result.ngram_hashes
-    keys[(dest[:-1] + counts)[whole]] = result.hashes[whole]
+    # a paragraph matched whole has its own hash as one more key, after its n-grams (one pass over the n-grams)
+    keys = np.insert(result.ngram_hashes, result.ngram_offsets[1:][whole], result.hashes[whole])
     # dolma partitions the n-grams but checks a paragraph matched whole in every partition
     active = spec.in_partition(keys)
     if active is not None:
-        active[(dest[:-1] + counts)[whole]] = True
+        active[(np.cumsum(keys_per_item) - 1)[whole]] = True
     paragraph_doc = np.repeat(np.arange(len(texts)), np.diff(result.offsets))
     per_doc = np.bincount(paragraph_doc[kept], minlength=len(texts))
     return _Batch(

@@ -68,6 +68,9 @@ class FilterPartition:
     def estimated_items(self) -> float:
         return self.filter.estimated_items()
 
+    def layout(self) -> str:
+        return self.filter.layout
+
 
 def hash_partitioned(spec: KeySpec, path: str, partitions: int) -> tuple[Any, ...]:
     """Ray task: (status: None or the failed UnitResult, FileKeys or None, keys of partition 0, 1, ...)."""
@@ -110,7 +113,8 @@ def run_ray(session: Session, address: str, summary: RunSummary, progress: bool)
     actor_class = ray.remote(num_cpus=0, memory=per_actor, scheduling_strategy="SPREAD")(FilterPartition)
     actors = [actor_class.remote(config.bloom_filter, spec.seed, path) for path in starts]
     bits, hashes, _ = ray.get(actors[0].shape.remote())
-    session.start_watch(bits, hashes, sum(ray.get([actor.estimated_items.remote() for actor in actors])))
+    layout = ray.get(actors[0].layout.remote())
+    session.start_watch(bits, hashes, layout, sum(ray.get([actor.estimated_items.remote() for actor in actors])))
     hash_task = ray.remote(num_returns=partitions + 2)(hash_partitioned)
     write_task = ray.remote(write_partitioned)
 

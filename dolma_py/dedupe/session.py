@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from dolma_py.config.dedupe import DedupeConfig
+from dolma_py.dedupe.bloom import Layout
 from dolma_py.dedupe.filters import (
     SIDECAR_SUFFIX,
     PartitionedFilter,
@@ -82,12 +83,12 @@ class Session:
         self.last_checkpoint = time.monotonic()
         self.watch: SaturationWatch | None = None
 
-    def start_watch(self, num_bits: int, num_hashes: int, estimated_keys: float) -> None:
+    def start_watch(self, num_bits: int, num_hashes: int, layout: Layout, estimated_keys: float) -> None:
         """Count keys from the committed count, or from the starting filter's estimate on a first run."""
         keys = self.progress.keys_inserted
         if keys is None:
             keys = round(estimated_keys)
-        self.watch = SaturationWatch.for_filter(self.config.bloom_filter, num_bits, num_hashes, keys)
+        self.watch = SaturationWatch.for_filter(self.config.bloom_filter, num_bits, num_hashes, layout, keys)
 
     def _snapshot_base(self) -> None:
         """Keep the filter as it was before this run (and its sidecar), so --overwrite can start from it again."""

@@ -7,11 +7,14 @@ import sys
 from dataclasses import dataclass
 
 from dolma_py.config.dedupe import BloomFilterConfig
-from dolma_py.dedupe.bloom import MAX_HASHES, BloomFilter
+from dolma_py.dedupe.bloom import MAX_HASHES, BloomFilter, Layout
 from dolma_py.errors import DolmaError
 
 DOLMA_MIN_BYTES = 1 << 20
 """dolma's `suggest_size_in_bytes` starts at 1 MiB and doubles."""
+
+NEW_FILTER_LAYOUT: Layout = "blocked"
+"""New filters put each key's bits in one cache line (one memory access per key); older classic files still load."""
 
 SATURATION_FACTOR = 1.5
 """Warn (or fail) once the expected false-positive rate passes this multiple of the desired one."""
@@ -43,23 +46,24 @@ def partition_bytes(config: BloomFilterConfig) -> int:
     if config.size_in_bytes > 0:
         return max(1, config.size_in_bytes // config.partitions)
     expected, fpr = config.estimated_doc_count, config.desired_false_positive_rate
-    ours = math.ceil(BloomFilter.plan(expected, fpr)[0] / 8)
+    ours = math.ceil(BloomFilter.plan(expected, fpr, NEW_FILTER_LAYOUT)[0] / 8)
     return max(1, max(dolma_suggested_bytes(expected, fpr), ours) // config.partitions)
 
 
-def fewest_hashes(num_bits: int, keys: int, fpr: float) -> int:
+def fewest_hashes(num_bits: int, keys: int, fpr: float, layout: Layout = NEW_FILTER_LAYOUT) -> int:
     """The smallest k (at most `MAX_HASHES`) whose rate for `keys` keys in `num_bits` bits is at most `fpr`: every
     hash is a random memory access, so a filter sized above the rate's need (dolma's power-of-two sizes) checks
     fewer bits instead of using the room to fall further below the rate."""
     for k in range(1, MAX_HASHES + 1):
-        if expected_rate(num_bits, k, keys) <= fpr:
+        if expected_rate(num_bits, k, keys, layout) <= fpr:
             return k
     return MAX_HASHES
 
 
-def expected_rate(num_bits: int, num_hashes: int, keys: float) -> float:
-    """False-positive rate of a filter of `num_bits` bits and `num_hashes` hashes holding `keys` distinct keys."""
-    return (1.0 - math.exp(-num_hashes * keys / num_bits)) ** num_hashes
+def expected_rate(num_bits: int, num_hashes: int, keys: float, layout: Layout) -> float:
+    """False-positive rate of a `layout` filter of `num_bits` bits and `num_hashes` hashes holding `keys` distinct
+    keys (classic: (1 - e^(-kn/m))^k; blocked: averaged over the Poisson number of keys per block)."""
+    return BloomFilter.expected_fpr(layout, num_bits, num_hashes, keys)
 
 
 @dataclass
@@ -72,6 +76,7 @@ class SaturationWatch:
 
     num_bits: int  # per partition
     num_hashes: int
+    layout: Layout
     partitions: int
     desired_rate: float | None
     fail: bool
@@ -79,16 +84,18 @@ class SaturationWatch:
     warned: bool = False
 
     @classmethod
-    def for_filter(cls, config: BloomFilterConfig, num_bits: int, num_hashes: int, keys: int) -> SaturationWatch:
+    def for_filter(
+        cls, config: BloomFilterConfig, num_bits: int, num_hashes: int, layout: Layout, keys: int
+    ) -> SaturationWatch:
         """The desired rate is `desired_false_positive_rate`, else the filter's rate at `estimated_doc_count`."""
         desired = config.desired_false_positive_rate or None
         if desired is None and config.estimated_doc_count:
-            desired = expected_rate(num_bits * config.partitions, num_hashes, config.estimated_doc_count)
-        return cls(num_bits, num_hashes, config.partitions, desired, config.fail_on_saturation, keys)
+            desired = expected_rate(num_bits * config.partitions, num_hashes, config.estimated_doc_count, layout)
+        return cls(num_bits, num_hashes, layout, config.partitions, desired, config.fail_on_saturation, keys)
 
     @property
     def rate(self) -> float:
-        return expected_rate(self.num_bits, self.num_hashes, self.keys / self.partitions)
+        return expected_rate(self.num_bits, self.num_hashes, self.keys / self.partitions, self.layout)
 
     def add(self, new_keys: int) -> None:
         """Count `new_keys` more distinct keys; past the limit, warn the first time or raise with `fail`."""

@@ -4,13 +4,21 @@
 //! positions are derived from that single hash by enhanced double hashing, reduced to `[0, num_bits)` with a
 //! 128-bit multiply (exact for any bit count, including non-powers of two and counts above 2^32).
 //! Bits live in `AtomicU64` words, so concurrent inserts from many threads are safe without locks.
+//!
+//! Two layouts, each with its file format version: *classic* (format 1) spreads a key's k bits over the whole
+//! filter, so a lookup costs k cache misses; *blocked* (format 2) puts all k bits of a key in one 512-bit block,
+//! one cache line, so it costs one miss, for a slightly higher false-positive rate at the same size (see
+//! [`expected_fpr`]; sizing accounts for it). In the blocked layout a key's answer depends only on earlier keys of
+//! its own block, so `check_and_insert` splits large batches by block over the rayon pool with the exact answers
+//! (and bits) of the sequential order.
 
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
 use rayon::prelude::*;
@@ -21,14 +29,77 @@ pub const MAX_HASHES: u32 = 16;
 pub const DEFAULT_HASHES: u32 = 7;
 /// File magic and current format version.
 pub const MAGIC: [u8; 8] = *b"DPYBLOOM";
-pub const FORMAT_VERSION: u32 = 1;
+/// Format version of each layout (the version field of the header says which layout a file has).
+pub const CLASSIC_FORMAT_VERSION: u32 = 1;
+pub const BLOCKED_FORMAT_VERSION: u32 = 2;
+/// Bits of one block of the blocked layout: a 64-byte cache line.
+pub const BLOCK_BITS: u64 = 512;
 /// Id and name of the key hash (xxh3-64, seeded with the filter's `seed`) recorded in the header.
 pub const HASH_ALGORITHM_ID: u32 = 1;
 pub const HASH_ALGORITHM_NAME: &str = "xxh3_64";
-/// Id of the position scheme (splitmix64-mixed enhanced double hashing + multiply-shift reduction).
+/// Id of the classic position scheme (splitmix64-mixed enhanced double hashing + multiply-shift reduction).
 pub const POSITION_SCHEME_ID: u32 = 1;
-/// Header size in bytes; a multiple of 8 so mmapped words stay aligned.
+/// Id of the blocked scheme: a multiply-shift block, then k distinct bits in it by odd-step double hashing.
+pub const BLOCKED_POSITION_SCHEME_ID: u32 = 2;
+/// Classic header size in bytes; a multiple of 8 so mmapped words stay aligned.
 pub const HEADER_LEN: usize = 72;
+/// Blocked header size: the same fields padded to 128 bytes, so mmapped blocks start on cache lines.
+pub const BLOCKED_HEADER_LEN: usize = 128;
+
+/// How a key's bits are placed (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Classic,
+    Blocked,
+}
+
+impl Layout {
+    pub fn format_version(self) -> u32 {
+        match self {
+            Layout::Classic => CLASSIC_FORMAT_VERSION,
+            Layout::Blocked => BLOCKED_FORMAT_VERSION,
+        }
+    }
+
+    fn header_len(self) -> usize {
+        match self {
+            Layout::Classic => HEADER_LEN,
+            Layout::Blocked => BLOCKED_HEADER_LEN,
+        }
+    }
+
+    fn position_scheme(self) -> u32 {
+        match self {
+            Layout::Classic => POSITION_SCHEME_ID,
+            Layout::Blocked => BLOCKED_POSITION_SCHEME_ID,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Classic => "classic",
+            Layout::Blocked => "blocked",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<Layout> {
+        match name {
+            "classic" => Ok(Layout::Classic),
+            "blocked" => Ok(Layout::Blocked),
+            other => Err(invalid(format!("unknown bloom filter layout {other:?} (classic or blocked)"))),
+        }
+    }
+
+    /// `num_bits` rounded up to what the layout can hold (whole blocks for the blocked layout).
+    pub fn round_bits(self, num_bits: u64) -> Result<u64> {
+        match self {
+            Layout::Classic => Ok(num_bits),
+            Layout::Blocked => num_bits
+                .checked_next_multiple_of(BLOCK_BITS)
+                .ok_or_else(|| invalid(format!("{num_bits} bits do not fit in whole blocks"))),
+        }
+    }
+}
 
 /// Batches at least this large are split across the rayon pool for `contains` / `insert`.
 const PARALLEL_MIN_BATCH: usize = 1 << 16;
@@ -80,7 +151,46 @@ fn invalid(msg: impl Into<String>) -> BloomError {
 ///
 /// k = round(-log2 fpr) clamped to 1..=MAX_HASHES, then the smallest m with (1 - e^(-kn/m))^k <= fpr;
 /// for fpr >= 2^-16 this is the textbook optimum m = -n ln p / ln^2 2, below it m grows slightly to keep k capped.
-pub fn plan(expected_items: u64, fpr: f64) -> Result<(u64, u32)> {
+/// The blocked layout then grows m in 1% steps (whole blocks) until its own rate ([`expected_fpr`]) meets `fpr`.
+pub fn plan(expected_items: u64, fpr: f64, layout: Layout) -> Result<(u64, u32)> {
+    let (mut bits, k) = classic_plan(expected_items, fpr)?;
+    if layout == Layout::Blocked {
+        bits = layout.round_bits(bits)?;
+        while expected_fpr(layout, bits, k, expected_items as f64) > fpr {
+            bits = layout.round_bits(bits.checked_add(bits / 100 + 1).ok_or_else(|| invalid("filter too large"))?)?;
+        }
+    }
+    Ok((bits, k))
+}
+
+/// False-positive rate of a filter of `num_bits` bits and `num_hashes` hashes holding `keys` distinct keys.
+///
+/// Classic: (1 - e^(-kn/m))^k. Blocked: the number of keys in a block is Poisson with mean `keys * 512 / m`, and
+/// a block holding j keys (k independent bits each) answers a new key falsely with (1 - (1 - 1/512)^(jk))^k.
+pub fn expected_fpr(layout: Layout, num_bits: u64, num_hashes: u32, keys: f64) -> f64 {
+    let k = num_hashes as f64;
+    let classic = (1.0 - (-k * keys / num_bits as f64).exp()).powf(k);
+    let mean = keys * BLOCK_BITS as f64 / num_bits as f64;
+    if layout == Layout::Classic || keys <= 0.0 || mean > 1e6 {
+        return classic; // a block mean past a million keys means a filter that is all ones anyway
+    }
+    let unset_per_key = (1.0 - 1.0 / BLOCK_BITS as f64).powf(k);
+    let spread = 12.0 * mean.sqrt() + 30.0;
+    let (low, high) = ((mean - spread).max(0.0) as u64, (mean + spread) as u64);
+    let (mut ln_factorial, mut rate) = (0.0f64, 0.0f64);
+    for j in 0..=high {
+        if j > 0 {
+            ln_factorial += (j as f64).ln();
+        }
+        if j >= low {
+            let probability = (-mean + j as f64 * mean.ln() - ln_factorial).exp();
+            rate += probability * (1.0 - unset_per_key.powf(j as f64)).powf(k);
+        }
+    }
+    rate
+}
+
+fn classic_plan(expected_items: u64, fpr: f64) -> Result<(u64, u32)> {
     if expected_items == 0 {
         return Err(invalid("expected_items must be > 0"));
     }
@@ -123,6 +233,30 @@ fn reduce(x: u64, n: u64) -> u64 {
     ((x as u128 * n as u128) >> 64) as u64
 }
 
+/// The block of `hash` among `num_blocks` blocks (blocked layout).
+#[inline(always)]
+fn block_of(hash: u64, num_blocks: u64) -> u64 {
+    reduce(mix64(hash), num_blocks)
+}
+
+/// The k bit positions of `hash` in a blocked filter: k independent 9-bit fields of a splitmix64 stream, each a
+/// bit of its block (independent bits follow the rate of [`expected_fpr`]; an arithmetic progression of distinct
+/// bits, tried first, measured 13% above its own formula).
+#[inline(always)]
+fn for_each_block_position(hash: u64, num_hashes: u32, num_blocks: u64, mut f: impl FnMut(u64)) {
+    let base = block_of(hash, num_blocks) * BLOCK_BITS;
+    let mut stream = hash ^ 0x9E37_79B9_7F4A_7C15;
+    let mut bits = 0u64;
+    for i in 0..num_hashes {
+        if i % 7 == 0 {
+            stream = stream.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            bits = mix64(stream);
+        }
+        f(base + (bits & (BLOCK_BITS - 1)));
+        bits >>= 9;
+    }
+}
+
 /// The k bit positions of `hash` in a filter of `num_bits` bits (enhanced double hashing).
 #[inline(always)]
 fn for_each_position(hash: u64, num_hashes: u32, num_bits: u64, mut f: impl FnMut(u64)) {
@@ -148,7 +282,7 @@ fn prefetch(word: &AtomicU64) {
 
 /// Owner of the memory behind the bit words; `words` in `BloomFilter` points into it.
 enum Storage {
-    Anonymous(#[allow(dead_code)] MmapMut),
+    Anonymous(#[cfg_attr(not(target_os = "linux"), allow(dead_code))] MmapMut),
     MappedReadOnly(#[allow(dead_code)] Mmap),
     MappedPrivate(#[allow(dead_code)] MmapMut),
 }
@@ -161,6 +295,10 @@ pub struct BloomFilter {
     num_hashes: u32,
     seed: u64,
     read_only: bool,
+    layout: Layout,
+    /// Held by every write (insert, check-and-insert, merge): `check_and_insert` then owns the bits it touches
+    /// and sets them with plain stores instead of locked read-modify-writes.
+    writer: Mutex<()>,
 }
 
 // SAFETY: `words` points into memory owned by `_storage` for the filter's whole life and is only accessed
@@ -191,85 +329,105 @@ struct Header {
     num_hashes: u32,
     seed: u64,
     num_words: usize,
+    layout: Layout,
 }
 
 impl Header {
-    fn encode(&self) -> [u8; HEADER_LEN] {
-        let mut out = [0u8; HEADER_LEN];
+    /// The header bytes: the classic 72, or for the blocked layout the same fields zero-padded to 128.
+    fn encode(&self) -> Vec<u8> {
+        let mut out = vec![0u8; self.layout.header_len()];
         out[0..8].copy_from_slice(&MAGIC);
-        out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+        out[8..12].copy_from_slice(&self.layout.format_version().to_le_bytes());
+        out[12..16].copy_from_slice(&(self.layout.header_len() as u32).to_le_bytes());
         out[16..24].copy_from_slice(&self.num_bits.to_le_bytes());
         out[24..28].copy_from_slice(&self.num_hashes.to_le_bytes());
         out[28..32].copy_from_slice(&HASH_ALGORITHM_ID.to_le_bytes());
         out[32..40].copy_from_slice(&self.seed.to_le_bytes());
-        out[40..44].copy_from_slice(&POSITION_SCHEME_ID.to_le_bytes());
+        out[40..44].copy_from_slice(&self.layout.position_scheme().to_le_bytes());
         // 44..48 reserved (zero)
         out[48..56].copy_from_slice(&(self.num_words as u64).to_le_bytes());
         out[56..56 + HASH_ALGORITHM_NAME.len()].copy_from_slice(HASH_ALGORITHM_NAME.as_bytes());
         out
     }
 
-    fn decode(bytes: &[u8; HEADER_LEN], path: &Path, file_len: u64) -> Result<Header> {
+    /// The layout a header's first `HEADER_LEN` bytes announce, from its format version.
+    fn layout_of(bytes: &[u8; HEADER_LEN], path: &Path) -> Result<Layout> {
         let bad = |message: String| BloomError::Format { path: path.to_path_buf(), message };
-        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
-        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
         if bytes[0..8] != MAGIC {
             return Err(bad(format!("bad magic bytes {:?} (expected {:?})", &bytes[0..8], MAGIC)));
         }
-        let version = u32_at(8);
-        if version != FORMAT_VERSION {
-            return Err(bad(format!("unsupported format version {version} (this build reads {FORMAT_VERSION})")));
+        match u32::from_le_bytes(bytes[8..12].try_into().unwrap()) {
+            CLASSIC_FORMAT_VERSION => Ok(Layout::Classic),
+            BLOCKED_FORMAT_VERSION => Ok(Layout::Blocked),
+            version => Err(bad(format!(
+                "unsupported format version {version} (this build reads {CLASSIC_FORMAT_VERSION} and {BLOCKED_FORMAT_VERSION})"
+            ))),
         }
-        if u32_at(12) as usize != HEADER_LEN {
-            return Err(bad(format!("header length {} (expected {HEADER_LEN})", u32_at(12))));
+    }
+
+    fn decode(bytes: &[u8], layout: Layout, path: &Path, file_len: u64) -> Result<Header> {
+        let bad = |message: String| BloomError::Format { path: path.to_path_buf(), message };
+        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
+        let header_len = layout.header_len();
+        if u32_at(12) as usize != header_len {
+            return Err(bad(format!("header length {} (expected {header_len})", u32_at(12))));
         }
         let (algorithm, scheme) = (u32_at(28), u32_at(40));
-        let name_end = bytes[56..].iter().position(|&b| b == 0).map_or(HEADER_LEN, |p| 56 + p);
+        let name_end = bytes[56..HEADER_LEN].iter().position(|&b| b == 0).map_or(HEADER_LEN, |p| 56 + p);
         let name = String::from_utf8_lossy(&bytes[56..name_end]);
         if algorithm != HASH_ALGORITHM_ID || name != HASH_ALGORITHM_NAME {
             return Err(bad(format!("unknown key hash algorithm {algorithm} ({name:?})")));
         }
-        if scheme != POSITION_SCHEME_ID {
-            return Err(bad(format!("unknown bit position scheme {scheme}")));
+        if scheme != layout.position_scheme() {
+            return Err(bad(format!("unknown bit position scheme {scheme} for the {} layout", layout.name())));
         }
         let (num_bits, num_hashes, num_words) = (u64_at(16), u32_at(24), u64_at(48));
         if num_bits == 0 || num_words != num_bits.div_ceil(64) {
             return Err(bad(format!("inconsistent size: {num_bits} bits in {num_words} words")));
         }
+        if layout == Layout::Blocked && num_bits % BLOCK_BITS != 0 {
+            return Err(bad(format!("{num_bits} bits are not whole {BLOCK_BITS}-bit blocks")));
+        }
         if !(1..=MAX_HASHES).contains(&num_hashes) {
             return Err(bad(format!("number of hashes {num_hashes} outside 1..={MAX_HASHES}")));
         }
-        let expected_len = num_words.checked_mul(8).and_then(|b| b.checked_add(HEADER_LEN as u64));
+        let expected_len = num_words.checked_mul(8).and_then(|b| b.checked_add(header_len as u64));
         if expected_len != Some(file_len) {
             return Err(bad(format!("file is {file_len} bytes, header implies {expected_len:?}")));
         }
         let num_words = usize::try_from(num_words).map_err(|_| bad("too large for this platform".into()))?;
-        Ok(Header { num_bits, num_hashes, seed: u64_at(32), num_words })
+        Ok(Header { num_bits, num_hashes, seed: u64_at(32), num_words, layout })
     }
 }
 
 impl BloomFilter {
-    /// An empty filter with exactly `num_bits` bits and `num_hashes` hash functions.
+    /// An empty classic filter with exactly `num_bits` bits and `num_hashes` hash functions.
     pub fn new(num_bits: u64, num_hashes: u32, seed: u64) -> Result<Self> {
+        Self::with_layout(num_bits, num_hashes, seed, Layout::Classic)
+    }
+
+    /// An empty filter of `layout` with `num_bits` bits (rounded up to whole blocks when blocked).
+    pub fn with_layout(num_bits: u64, num_hashes: u32, seed: u64, layout: Layout) -> Result<Self> {
         if num_bits == 0 {
             return Err(invalid("bloom filter size must be > 0"));
         }
         if !(1..=MAX_HASHES).contains(&num_hashes) {
             return Err(invalid(format!("num_hashes must be in 1..={MAX_HASHES}, got {num_hashes}")));
         }
+        let num_bits = layout.round_bits(num_bits)?;
         let words = anonymous_words(words_for_bits(num_bits)?)?;
-        Ok(Self::from_anonymous(words, num_bits, num_hashes, seed, false))
+        Ok(Self::from_anonymous(words, num_bits, num_hashes, seed, false, layout))
     }
 
     /// A filter sized for `expected_items` keys at false-positive rate `fpr` (see [`plan`]).
-    pub fn from_expected(expected_items: u64, fpr: f64, seed: u64) -> Result<Self> {
-        let (num_bits, num_hashes) = plan(expected_items, fpr)?;
-        Self::new(num_bits, num_hashes, seed)
+    pub fn from_expected(expected_items: u64, fpr: f64, seed: u64, layout: Layout) -> Result<Self> {
+        let (num_bits, num_hashes) = plan(expected_items, fpr, layout)?;
+        Self::with_layout(num_bits, num_hashes, seed, layout)
     }
 
     /// A filter of `size_in_bytes` bytes; k is optimal for `expected_items`, or DEFAULT_HASHES without it.
-    pub fn from_size(size_in_bytes: u64, expected_items: Option<u64>, seed: u64) -> Result<Self> {
+    pub fn from_size(size_in_bytes: u64, expected_items: Option<u64>, seed: u64, layout: Layout) -> Result<Self> {
         if size_in_bytes == 0 {
             return Err(invalid("size_in_bytes must be > 0"));
         }
@@ -280,10 +438,17 @@ impl BloomFilter {
             Some(n) => optimal_num_hashes(num_bits, n)?,
             None => DEFAULT_HASHES,
         };
-        Self::new(num_bits, num_hashes, seed)
+        Self::with_layout(num_bits, num_hashes, seed, layout)
     }
 
-    fn from_anonymous(mut words: MmapMut, num_bits: u64, num_hashes: u32, seed: u64, read_only: bool) -> Self {
+    fn from_anonymous(
+        mut words: MmapMut,
+        num_bits: u64,
+        num_hashes: u32,
+        seed: u64,
+        read_only: bool,
+        layout: Layout,
+    ) -> Self {
         let num_words = words.len() / 8;
         // Mappings are page-aligned, so the words are aligned for AtomicU64.
         let ptr = NonNull::new(words.as_mut_ptr() as *mut AtomicU64).expect("mmap base is non-null");
@@ -295,6 +460,8 @@ impl BloomFilter {
             num_hashes,
             seed,
             read_only,
+            layout,
+            writer: Mutex::new(()),
         }
     }
 
@@ -317,6 +484,9 @@ impl BloomFilter {
     pub fn read_only(&self) -> bool {
         self.read_only
     }
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
     /// Bytes of bit storage (whole 64-bit words).
     pub fn size_in_bytes(&self) -> u64 {
         self.num_words as u64 * 8
@@ -327,31 +497,63 @@ impl BloomFilter {
         self.words().par_iter().map(|w| w.load(Ordering::Relaxed).count_ones() as u64).sum()
     }
 
+    /// Has the kernel allocate and zero every page of a new filter now (MADV_POPULATE_WRITE; the contents are not
+    /// touched, so this is safe while other threads insert): a fresh 128 MiB filter otherwise costs 0.15-0.5 s of
+    /// page faults in its first lookups. A hint: a no-op for filters read from files and where unsupported.
+    pub fn prefault(&self) {
+        #[cfg(target_os = "linux")]
+        if let Storage::Anonymous(map) = &self._storage {
+            let _ = map.advise(memmap2::Advice::PopulateWrite);
+        }
+    }
+
     /// Fraction of the filter's bits that are set.
     pub fn fill_ratio(&self) -> f64 {
         self.count_ones() as f64 / self.num_bits as f64
     }
 
-    /// False-positive rate of a lookup right now: fill_ratio ^ k.
+    /// False-positive rate of a lookup right now: fill_ratio ^ k (classic); for the blocked layout the mean over
+    /// blocks of the chance that k distinct bits of the block are all set, from each block's own popcount.
     pub fn estimated_fpr(&self) -> f64 {
-        self.fill_ratio().powi(self.num_hashes as i32)
+        let k = self.num_hashes;
+        if self.layout == Layout::Classic {
+            return self.fill_ratio().powi(k as i32);
+        }
+        // k independent bits of a block holding `ones` set bits are all set with (ones / 512)^k
+        let all_set = |ones: u32| (ones as f64 / BLOCK_BITS as f64).powi(k as i32);
+        let blocks = self.words().par_chunks(BLOCK_BITS as usize / 64);
+        let total: f64 = blocks.map(|b| all_set(b.iter().map(|w| w.load(Ordering::Relaxed).count_ones()).sum())).sum();
+        total / (self.num_bits / BLOCK_BITS) as f64
     }
 
-    /// Estimated number of distinct keys inserted: -(m/k) ln(1 - fill) (Swamidass & Baldi).
+    /// Estimated number of distinct keys inserted: -(m/k) ln(1 - fill) (Swamidass & Baldi), for either layout
+    /// (a blocked key also sets k uniformly random bits).
     pub fn estimated_items(&self) -> f64 {
         let (m, k) = (self.num_bits as f64, self.num_hashes as f64);
         -(m / k) * (-self.fill_ratio()).ln_1p()
     }
 
+    /// Calls `f` with each bit position of `hash`, as the filter's layout places them.
+    #[inline(always)]
+    fn for_each_bit(&self, hash: u64, f: impl FnMut(u64)) {
+        match self.layout {
+            Layout::Classic => for_each_position(hash, self.num_hashes, self.num_bits, f),
+            Layout::Blocked => for_each_block_position(hash, self.num_hashes, self.num_bits / BLOCK_BITS, f),
+        }
+    }
+
     #[inline(always)]
     fn prefetch_key(&self, words: &[AtomicU64], hash: u64) {
-        for_each_position(hash, self.num_hashes, self.num_bits, |p| prefetch(&words[(p >> 6) as usize]));
+        match self.layout {
+            Layout::Classic => self.for_each_bit(hash, |p| prefetch(&words[(p >> 6) as usize])),
+            Layout::Blocked => prefetch(&words[(block_of(hash, self.num_bits / BLOCK_BITS) * BLOCK_BITS / 64) as usize]),
+        }
     }
 
     #[inline(always)]
     fn contains_one(&self, words: &[AtomicU64], hash: u64) -> bool {
         let mut all = true;
-        for_each_position(hash, self.num_hashes, self.num_bits, |p| {
+        self.for_each_bit(hash, |p| {
             all &= words[(p >> 6) as usize].load(Ordering::Relaxed) & (1u64 << (p & 63)) != 0;
         });
         all
@@ -362,13 +564,33 @@ impl BloomFilter {
     #[inline(always)]
     fn insert_one(&self, words: &[AtomicU64], hash: u64) -> bool {
         let mut seen = true;
-        for_each_position(hash, self.num_hashes, self.num_bits, |p| {
+        self.for_each_bit(hash, |p| {
             let (word, mask) = (&words[(p >> 6) as usize], 1u64 << (p & 63));
             if word.load(Ordering::Relaxed) & mask == 0 {
                 seen &= word.fetch_or(mask, Ordering::Relaxed) & mask != 0;
             }
         });
         seen
+    }
+
+    /// `insert_one` for a caller that owns the key's bits (the writer lock, and for a parallel check-and-insert
+    /// the key's block): a plain store per missing bit, no locked instruction.
+    #[inline(always)]
+    fn insert_owned_bits(&self, words: &[AtomicU64], hash: u64) -> bool {
+        let mut seen = true;
+        self.for_each_bit(hash, |p| {
+            let (word, mask) = (&words[(p >> 6) as usize], 1u64 << (p & 63));
+            let bits = word.load(Ordering::Relaxed);
+            if bits & mask == 0 {
+                seen = false;
+                word.store(bits | mask, Ordering::Relaxed);
+            }
+        });
+        seen
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `op` over `hashes` in order, writing one result per key, with software prefetching.
@@ -410,6 +632,7 @@ impl BloomFilter {
     /// Inserts every key (parallel for large batches; atomics make this safe).
     pub fn insert(&self, hashes: &[u64]) -> Result<()> {
         self.check_writable()?;
+        let _writer = self.lock_writer();
         let words = self.words();
         let insert_chunk = |chunk: &[u64]| {
             for (i, &h) in chunk.iter().enumerate() {
@@ -427,22 +650,63 @@ impl BloomFilter {
         Ok(())
     }
 
-    /// For each key in order: was it already present? Then insert it. Sequential, so a key repeated
-    /// within the batch reports `true` the second time.
+    /// For each key in order: was it already present? Then insert it. A key repeated within the batch reports
+    /// `true` the second time. A large batch on a blocked filter is split over the rayon pool by block: a key's
+    /// answer depends only on earlier keys of its own block, and each thread takes its blocks' keys in batch
+    /// order, so answers and bits are exactly those of the sequential order, for any number of threads.
     pub fn check_and_insert(&self, hashes: &[u64], out: &mut [bool]) -> Result<()> {
         self.check_writable()?;
         assert_eq!(hashes.len(), out.len());
-        self.run_batch(hashes, out, |w, h| self.insert_one(w, h));
+        let _writer = self.lock_writer();
+        let parts = rayon::current_num_threads() as u64;
+        if self.layout == Layout::Blocked && parts > 1 && hashes.len() >= PARALLEL_MIN_BATCH {
+            let num_blocks = self.num_bits / BLOCK_BITS;
+            // SAFETY: AtomicBool has the size and alignment of bool, and `out` is borrowed mutably for the call.
+            let answers: &[AtomicBool] = unsafe { &*(out as *mut [bool] as *const [AtomicBool]) };
+            (0..parts).into_par_iter().for_each(|part| {
+                let owned = |h: u64| block_of(h, num_blocks) % parts == part;
+                self.insert_owned(hashes, owned, |i, seen| answers[i].store(seen, Ordering::Relaxed));
+            });
+        } else {
+            self.run_batch(hashes, out, |w, h| self.insert_owned_bits(w, h));
+        }
         Ok(())
+    }
+
+    /// `insert_owned_bits` on the keys `owned` picks, in batch order, prefetching `PREFETCH_DISTANCE` owned keys ahead.
+    fn insert_owned(&self, hashes: &[u64], owned: impl Fn(u64) -> bool, mut answer: impl FnMut(usize, bool)) {
+        let words = self.words();
+        let mut ring = [0usize; PREFETCH_DISTANCE]; // owned keys prefetched and not yet inserted, oldest at `head`
+        let (mut head, mut queued) = (0usize, 0usize);
+        for (i, &h) in hashes.iter().enumerate() {
+            if !owned(h) {
+                continue;
+            }
+            self.prefetch_key(words, h);
+            if queued < PREFETCH_DISTANCE {
+                ring[(head + queued) % PREFETCH_DISTANCE] = i;
+                queued += 1;
+                continue;
+            }
+            let oldest = ring[head];
+            answer(oldest, self.insert_owned_bits(words, hashes[oldest]));
+            ring[head] = i;
+            head = (head + 1) % PREFETCH_DISTANCE;
+        }
+        for n in 0..queued {
+            let index = ring[(head + n) % PREFETCH_DISTANCE];
+            answer(index, self.insert_owned_bits(words, hashes[index]));
+        }
     }
 
     /// ORs `other`'s bits into this filter; both must have the same bit count, k and seed.
     pub fn merge(&self, other: &BloomFilter) -> Result<()> {
         self.check_writable()?;
-        let shape = |f: &BloomFilter| (f.num_bits, f.num_hashes, f.seed);
+        let _writer = self.lock_writer();
+        let shape = |f: &BloomFilter| (f.num_bits, f.num_hashes, f.seed, f.layout);
         if shape(self) != shape(other) {
             return Err(BloomError::ShapeMismatch(format!(
-                "(num_bits, num_hashes, seed) {:?} != {:?}",
+                "(num_bits, num_hashes, seed, layout) {:?} != {:?}",
                 shape(self),
                 shape(other)
             )));
@@ -457,7 +721,13 @@ impl BloomFilter {
     }
 
     fn header(&self) -> Header {
-        Header { num_bits: self.num_bits, num_hashes: self.num_hashes, seed: self.seed, num_words: self.num_words }
+        Header {
+            num_bits: self.num_bits,
+            num_hashes: self.num_hashes,
+            seed: self.seed,
+            num_words: self.num_words,
+            layout: self.layout,
+        }
     }
 
     /// Writes the filter to `path` atomically: a temporary file in the same directory, fsync, rename.
@@ -513,7 +783,19 @@ impl BloomFilter {
             });
         }
         file.read_exact(&mut head).map_err(io_err)?;
-        let header = Header::decode(&head, path, file_len)?;
+        let layout = Header::layout_of(&head, path)?;
+        let mut bytes = head.to_vec();
+        if layout.header_len() > HEADER_LEN {
+            if file_len < layout.header_len() as u64 {
+                return Err(BloomError::Format {
+                    path: path.to_path_buf(),
+                    message: format!("file is {file_len} bytes, shorter than the {}-byte header", layout.header_len()),
+                });
+            }
+            bytes.resize(layout.header_len(), 0);
+            file.read_exact(&mut bytes[HEADER_LEN..]).map_err(io_err)?;
+        }
+        let header = Header::decode(&bytes, layout, path, file_len)?;
         let filter = if mmap && cfg!(target_endian = "little") {
             Self::map(&file, header, read_only).map_err(io_err)?
         } else {
@@ -525,7 +807,7 @@ impl BloomFilter {
                     word.copy_from_slice(&value.to_ne_bytes());
                 }
             }
-            Self::from_anonymous(words, header.num_bits, header.num_hashes, header.seed, read_only)
+            Self::from_anonymous(words, header.num_bits, header.num_hashes, header.seed, read_only, header.layout)
         };
         filter.check_padding(path)?;
         Ok(filter)
@@ -534,7 +816,7 @@ impl BloomFilter {
     fn map(file: &File, header: Header, read_only: bool) -> io::Result<Self> {
         let options = {
             let mut o = MmapOptions::new();
-            o.offset(0).len(HEADER_LEN + header.num_words * 8);
+            o.offset(0).len(header.layout.header_len() + header.num_words * 8);
             o
         };
         // SAFETY: the mapping is only accessed through atomics; as with any mmap, another process truncating
@@ -550,8 +832,9 @@ impl BloomFilter {
                 (Storage::MappedPrivate(m), base)
             }
         };
-        // SAFETY: HEADER_LEN is a multiple of 8 and mappings are page-aligned, so the words are aligned.
-        let words = NonNull::new(unsafe { base.add(HEADER_LEN) } as *mut AtomicU64).expect("mmap base is non-null");
+        // SAFETY: header lengths are multiples of 8 and mappings are page-aligned, so the words are aligned.
+        let words = NonNull::new(unsafe { base.add(header.layout.header_len()) } as *mut AtomicU64)
+            .expect("mmap base is non-null");
         debug_assert_eq!(words.as_ptr() as usize % 8, 0);
         Ok(BloomFilter {
             _storage: storage,
@@ -561,6 +844,8 @@ impl BloomFilter {
             num_hashes: header.num_hashes,
             seed: header.seed,
             read_only,
+            layout: header.layout,
+            writer: Mutex::new(()),
         })
     }
 
@@ -588,11 +873,11 @@ mod tests {
 
     #[test]
     fn plan_matches_textbook_sizing() {
-        let (m, k) = plan(1_000_000, 0.01).unwrap();
+        let (m, k) = plan(1_000_000, 0.01, Layout::Classic).unwrap();
         assert_eq!(k, 7);
         let optimal = -1e6 * 0.01f64.ln() / std::f64::consts::LN_2.powi(2);
         assert!((m as f64 / optimal - 1.0).abs() < 0.01, "m={m} optimal={optimal}");
-        let (m, k) = plan(1000, 1e-12).unwrap();
+        let (m, k) = plan(1000, 1e-12, Layout::Classic).unwrap();
         assert_eq!(k, MAX_HASHES);
         let fpr = (1.0 - (-(k as f64) * 1000.0 / m as f64).exp()).powi(k as i32);
         assert!(fpr <= 1e-12 * 1.0001, "capped k still meets the target: {fpr}");
@@ -604,19 +889,19 @@ mod tests {
         assert_eq!(optimal_num_hashes(8 << 20, 1000).unwrap(), MAX_HASHES);
         assert_eq!(optimal_num_hashes(64, 1_000_000).unwrap(), 1);
         assert_eq!(optimal_num_hashes(9_585_059, 1_000_000).unwrap(), 7);
-        let f = BloomFilter::from_size(1 << 20, None, 0).unwrap();
+        let f = BloomFilter::from_size(1 << 20, None, 0, Layout::Classic).unwrap();
         assert_eq!((f.num_hashes(), f.num_bits(), f.size_in_bytes()), (DEFAULT_HASHES, 8 << 20, 1 << 20));
-        assert_eq!(BloomFilter::from_size(1 << 20, Some(1000), 0).unwrap().num_hashes(), MAX_HASHES);
+        assert_eq!(BloomFilter::from_size(1 << 20, Some(1000), 0, Layout::Classic).unwrap().num_hashes(), MAX_HASHES);
     }
 
     #[test]
     fn rejects_bad_arguments() {
         for fpr in [0.0, 1.0, -0.5, 1.5, f64::NAN] {
-            assert!(matches!(plan(10, fpr), Err(BloomError::InvalidArgument(_))), "fpr {fpr}");
+            assert!(matches!(plan(10, fpr, Layout::Classic), Err(BloomError::InvalidArgument(_))), "fpr {fpr}");
         }
-        assert!(plan(0, 0.01).is_err());
-        assert!(BloomFilter::from_size(0, None, 0).is_err());
-        assert!(BloomFilter::from_size(10, Some(0), 0).is_err());
+        assert!(plan(0, 0.01, Layout::Blocked).is_err());
+        assert!(BloomFilter::from_size(0, None, 0, Layout::Classic).is_err());
+        assert!(BloomFilter::from_size(10, Some(0), 0, Layout::Classic).is_err());
         assert!(BloomFilter::new(0, 3, 0).is_err());
         assert!(BloomFilter::new(64, 0, 0).is_err());
         assert!(BloomFilter::new(64, MAX_HASHES + 1, 0).is_err());
@@ -648,7 +933,7 @@ mod tests {
 
     #[test]
     fn no_false_negatives_and_fpr_close_to_target() {
-        let f = BloomFilter::from_expected(100_000, 0.01, 0).unwrap();
+        let f = BloomFilter::from_expected(100_000, 0.01, 0, Layout::Classic).unwrap();
         let inserted = keys(100_000, 1);
         f.insert(&inserted).unwrap();
         let mut out = vec![false; inserted.len()];
@@ -662,7 +947,7 @@ mod tests {
         assert!((f.estimated_fpr() - 0.01).abs() < 0.003, "estimated {}", f.estimated_fpr());
         assert!((f.estimated_items() / 100_000.0 - 1.0).abs() < 0.02);
         // Sequential (non-hashed) keys are mixed before use and behave the same.
-        let g = BloomFilter::from_expected(10_000, 0.01, 0).unwrap();
+        let g = BloomFilter::from_expected(10_000, 0.01, 0, Layout::Classic).unwrap();
         g.insert(&(0..10_000).collect::<Vec<u64>>()).unwrap();
         let probes: Vec<u64> = (1_000_000..1_100_000).collect();
         let mut out = vec![false; probes.len()];
@@ -788,7 +1073,8 @@ mod tests {
             }
         };
         assert!(corrupt(&|b| b[0] = b'X').contains("magic"));
-        assert!(corrupt(&|b| b[8] = 2).contains("version"));
+        assert!(corrupt(&|b| b[8] = 3).contains("version"));
+        assert!(corrupt(&|b| b[8] = 2).contains("header length"), "a classic header read as blocked");
         assert!(corrupt(&|b| b[24] = 40).contains("hashes"));
         assert!(corrupt(&|b| b[28] = 9).contains("algorithm"));
         assert!(corrupt(&|b| b.truncate(100)).contains("bytes"));
@@ -807,5 +1093,87 @@ mod tests {
         *bytes.last_mut().unwrap() = 0x80;
         fs::write(&path, &bytes).unwrap();
         assert!(matches!(BloomFilter::load(&path, false, false), Err(BloomError::Format { .. })));
+    }
+
+    #[test]
+    fn blocked_keys_touch_one_cache_line() {
+        let num_blocks = 1000;
+        for h in keys(5000, 11) {
+            let mut bits = Vec::new();
+            for_each_block_position(h, MAX_HASHES, num_blocks, |p| bits.push(p));
+            let block = bits[0] / BLOCK_BITS;
+            assert!(block < num_blocks && bits.iter().all(|&p| p / BLOCK_BITS == block));
+            assert_eq!(bits.len(), MAX_HASHES as usize);
+            bits.sort_unstable();
+            bits.dedup();
+            assert!(bits.len() >= MAX_HASHES as usize - 4, "bits of a key are independent, rarely equal");
+        }
+    }
+
+    #[test]
+    fn blocked_parallel_check_and_insert_equals_sequential() {
+        // Batches large enough for the parallel path, with repeats inside a batch and across batches.
+        let mut batch = keys(3 * PARALLEL_MIN_BATCH as u64, 21);
+        batch.extend_from_slice(&batch[..PARALLEL_MIN_BATCH].to_vec());
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let parallel = BloomFilter::with_layout(1 << 20, 5, 0, Layout::Blocked).unwrap();
+        let sequential = BloomFilter::with_layout(1 << 20, 5, 0, Layout::Blocked).unwrap();
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        for round in 0..2 {
+            let mut a = vec![false; batch.len()];
+            let mut b = vec![false; batch.len()];
+            pool.install(|| parallel.check_and_insert(&batch, &mut a)).unwrap();
+            one.install(|| sequential.check_and_insert(&batch, &mut b)).unwrap();
+            assert_eq!(a, b, "round {round}");
+            assert!(a.iter().any(|&x| x) && (round == 1 || a.iter().any(|&x| !x)));
+        }
+        let bits = |f: &BloomFilter| f.words().iter().map(|w| w.load(Ordering::Relaxed)).collect::<Vec<_>>();
+        assert_eq!(bits(&parallel), bits(&sequential));
+    }
+
+    #[test]
+    fn blocked_fpr_meets_the_planned_rate() {
+        for (n, fpr) in [(200_000u64, 0.01), (200_000, 0.001)] {
+            let f = BloomFilter::from_expected(n, fpr, 0, Layout::Blocked).unwrap();
+            assert_eq!(f.num_bits() % BLOCK_BITS, 0);
+            let (classic_bits, _) = plan(n, fpr, Layout::Classic).unwrap();
+            assert!(f.num_bits() >= classic_bits && f.num_bits() < classic_bits * 13 / 10, "{}", f.num_bits());
+            f.insert(&keys(n, 1)).unwrap();
+            let probes = keys(2_000_000, 2);
+            let mut out = vec![false; probes.len()];
+            f.contains(&probes, &mut out);
+            let measured = out.iter().filter(|&&b| b).count() as f64 / probes.len() as f64;
+            let predicted = expected_fpr(Layout::Blocked, f.num_bits(), f.num_hashes(), n as f64);
+            assert!(predicted <= fpr, "planned {predicted} > {fpr}");
+            assert!(measured <= fpr * 1.1, "measured {measured} over {fpr}");
+            assert!((measured / predicted - 1.0).abs() < 0.15, "measured {measured} vs predicted {predicted}");
+            assert!((f.estimated_fpr() / predicted - 1.0).abs() < 0.15, "estimated {}", f.estimated_fpr());
+            assert!((f.estimated_items() / n as f64 - 1.0).abs() < 0.02, "items {}", f.estimated_items());
+        }
+    }
+
+    #[test]
+    fn both_formats_save_and_load() {
+        let dir = tempfile::tempdir().unwrap();
+        for layout in [Layout::Classic, Layout::Blocked] {
+            let f = BloomFilter::with_layout(1 << 16, 4, 5, layout).unwrap();
+            let ks = keys(2000, 3);
+            f.insert(&ks).unwrap();
+            let path = dir.path().join(format!("{}.bin", layout.name()));
+            f.save(&path).unwrap();
+            let bytes = fs::read(&path).unwrap();
+            assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), layout.format_version());
+            assert_eq!(bytes.len(), layout.header_len() + (1 << 16) / 8);
+            for mmap in [false, true] {
+                let g = BloomFilter::load(&path, false, mmap).unwrap();
+                assert_eq!(g.layout(), layout);
+                let mut out = vec![false; ks.len()];
+                g.check_and_insert(&ks, &mut out).unwrap();
+                assert!(out.iter().all(|&b| b));
+            }
+        }
+        let classic = BloomFilter::new(1 << 16, 4, 5).unwrap();
+        let blocked = BloomFilter::with_layout(1 << 16, 4, 5, Layout::Blocked).unwrap();
+        assert!(matches!(classic.merge(&blocked), Err(BloomError::ShapeMismatch(_))));
     }
 }

@@ -8,7 +8,7 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::bloom::{self, BloomError, BloomFilter};
+use crate::bloom::{self, BloomError, BloomFilter, Layout};
 
 fn to_py_err(err: BloomError) -> PyErr {
     let message = err.to_string();
@@ -30,6 +30,10 @@ fn as_slice<'a>(hashes: &'a PyReadonlyArray1<'_, u64>) -> Cow<'a, [u64]> {
     }
 }
 
+fn layout(name: &str) -> PyResult<Layout> {
+    Layout::from_name(name).map_err(to_py_err)
+}
+
 /// Thread-safe Bloom filter over 64-bit key hashes (see `dolma_py.dedupe.bloom` for the documented wrapper).
 #[pyclass(name = "BloomFilter", module = "dolma_py._rust", frozen)]
 pub struct PyBloomFilter {
@@ -39,27 +43,38 @@ pub struct PyBloomFilter {
 #[pymethods]
 impl PyBloomFilter {
     #[new]
-    #[pyo3(signature = (num_bits, num_hashes, seed = 0))]
-    fn new(num_bits: u64, num_hashes: u32, seed: u64) -> PyResult<Self> {
-        Ok(PyBloomFilter { inner: BloomFilter::new(num_bits, num_hashes, seed).map_err(to_py_err)? })
+    #[pyo3(signature = (num_bits, num_hashes, seed = 0, layout = "classic"))]
+    fn new(num_bits: u64, num_hashes: u32, seed: u64, layout: &str) -> PyResult<Self> {
+        let inner = BloomFilter::with_layout(num_bits, num_hashes, seed, self::layout(layout)?).map_err(to_py_err)?;
+        Ok(PyBloomFilter { inner })
     }
 
     #[staticmethod]
-    #[pyo3(signature = (expected_items, fpr, seed = 0))]
-    fn from_expected(expected_items: u64, fpr: f64, seed: u64) -> PyResult<Self> {
-        Ok(PyBloomFilter { inner: BloomFilter::from_expected(expected_items, fpr, seed).map_err(to_py_err)? })
+    #[pyo3(signature = (expected_items, fpr, seed = 0, layout = "classic"))]
+    fn from_expected(expected_items: u64, fpr: f64, seed: u64, layout: &str) -> PyResult<Self> {
+        let inner = BloomFilter::from_expected(expected_items, fpr, seed, self::layout(layout)?).map_err(to_py_err)?;
+        Ok(PyBloomFilter { inner })
     }
 
     #[staticmethod]
-    #[pyo3(signature = (size_in_bytes, expected_items = None, seed = 0))]
-    fn from_size(size_in_bytes: u64, expected_items: Option<u64>, seed: u64) -> PyResult<Self> {
-        Ok(PyBloomFilter { inner: BloomFilter::from_size(size_in_bytes, expected_items, seed).map_err(to_py_err)? })
+    #[pyo3(signature = (size_in_bytes, expected_items = None, seed = 0, layout = "classic"))]
+    fn from_size(size_in_bytes: u64, expected_items: Option<u64>, seed: u64, layout: &str) -> PyResult<Self> {
+        let layout = self::layout(layout)?;
+        let inner = BloomFilter::from_size(size_in_bytes, expected_items, seed, layout).map_err(to_py_err)?;
+        Ok(PyBloomFilter { inner })
     }
 
     /// (num_bits, num_hashes) that `from_expected` would use.
     #[staticmethod]
-    fn plan(expected_items: u64, fpr: f64) -> PyResult<(u64, u32)> {
-        bloom::plan(expected_items, fpr).map_err(to_py_err)
+    #[pyo3(signature = (expected_items, fpr, layout = "classic"))]
+    fn plan(expected_items: u64, fpr: f64, layout: &str) -> PyResult<(u64, u32)> {
+        bloom::plan(expected_items, fpr, self::layout(layout)?).map_err(to_py_err)
+    }
+
+    /// False-positive rate of a filter of this shape and layout holding `keys` distinct keys.
+    #[staticmethod]
+    fn expected_fpr(layout: &str, num_bits: u64, num_hashes: u32, keys: f64) -> PyResult<f64> {
+        Ok(bloom::expected_fpr(self::layout(layout)?, num_bits, num_hashes, keys))
     }
 
     #[staticmethod]
@@ -94,8 +109,17 @@ impl PyBloomFilter {
     }
 
     #[getter]
+    fn layout(&self) -> &'static str {
+        self.inner.layout().name()
+    }
+
+    #[getter]
     fn size_in_bytes(&self) -> u64 {
         self.inner.size_in_bytes()
+    }
+
+    fn prefault(&self, py: Python<'_>) {
+        py.allow_threads(|| self.inner.prefault())
     }
 
     fn fill_ratio(&self, py: Python<'_>) -> f64 {
@@ -147,10 +171,11 @@ impl PyBloomFilter {
 
     fn __repr__(&self) -> String {
         format!(
-            "BloomFilter(num_bits={}, num_hashes={}, seed={}, read_only={})",
+            "BloomFilter(num_bits={}, num_hashes={}, seed={}, layout={:?}, read_only={})",
             self.inner.num_bits(),
             self.inner.num_hashes(),
             self.inner.seed(),
+            self.inner.layout().name(),
             if self.inner.read_only() { "True" } else { "False" }
         )
     }
@@ -160,7 +185,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyBloomFilter>()?;
     m.add("BLOOM_MAX_HASHES", bloom::MAX_HASHES)?;
     m.add("BLOOM_DEFAULT_HASHES", bloom::DEFAULT_HASHES)?;
-    m.add("BLOOM_FORMAT_VERSION", bloom::FORMAT_VERSION)?;
+    m.add("BLOOM_CLASSIC_FORMAT_VERSION", bloom::CLASSIC_FORMAT_VERSION)?;
+    m.add("BLOOM_BLOCKED_FORMAT_VERSION", bloom::BLOCKED_FORMAT_VERSION)?;
     m.add("BLOOM_HASH_ALGORITHM", bloom::HASH_ALGORITHM_NAME)?;
     Ok(())
 }
