@@ -225,12 +225,15 @@ def measure_interleaved(
     *,
     repeats: int = 3,
     check: Callable[[Path], None] | None = None,
+    alternate_first: bool = False,
 ) -> dict[str, Measurement]:
     """Run each named command `repeats` times, taking turns (A B A B ...) so that drifting load on a shared machine
-    falls on every command alike; only the last run's directory of each is kept, for inspection."""
+    falls on every command alike (`alternate_first`: A B B A A B ..., so neither always runs on a warm page cache);
+    only the last run's directory of each is kept, for inspection."""
     results = {name: Measurement(name, docs=corpus.docs, text_bytes=corpus.text_bytes) for name in commands}
     for i in range(repeats):
-        for name, make_cmd in commands.items():
+        order = list(commands.items())
+        for name, make_cmd in (order[::-1] if alternate_first and i % 2 else order):
             run, run_dir = _run_fresh(name, i, make_cmd, corpus, check)
             results[name].runs.append(run)
             if results[name].last_run_dir is not None:
