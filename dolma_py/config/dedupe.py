@@ -45,6 +45,32 @@ class NormalizationConfig:
     collapse_whitespace: bool = option(False, help="collapse whitespace runs to one space and trim")
     strip_punctuation: bool = option(False, help="drop Unicode punctuation and ASCII symbols")
     strip_digits: bool = option(False, help="drop decimal digits")
+    normalize_numbers: bool = option(
+        False, help="fuzzy only: each number (digits, optionally one decimal separator and digits) becomes 0"
+    )
+    strip_diacritics: bool = option(False, help="fuzzy only: decompose (NFD) and drop nonspacing marks, e.g. é -> e")
+
+    @classmethod
+    def datatrove(cls) -> NormalizationConfig:
+        """Fuzzy dedupe's default: datatrove's MinHash `simplify_text` (whitespace is always normalized there)."""
+        return cls(lowercase=True, collapse_whitespace=True, strip_punctuation=True, normalize_numbers=True,
+                   strip_diacritics=True)
+
+
+@dataclasses.dataclass
+class MinhashDedupeConfig:
+    """Ours: fuzzy dedupe of whole documents by MinHash-LSH over word n-grams (see docs/dedupe.md)."""
+
+    attribute_name: str = option(help="attribute key flagging near-duplicates of a kept document")
+    ngram_length: int = option(5, help="words per shingle (word n-gram)")
+    num_bands: int = option(14, help="LSH bands; two documents are candidates when one band is equal")
+    band_size: int = option(8, help="hashes per band (num_bands * band_size permutations in all)")
+    seed: int = option(1, help="seed of the permutations (numpy RandomState, as datatrove draws them)")
+    keep: str = option("first", help="which document of a cluster is kept: 'first' (plan order) or 'longest'")
+    jaccard_threshold: float | None = option(
+        None, help="verify each candidate pair: join it only if its estimated Jaccard (equal signature values) >= this"
+    )
+    partitions: int = option(8, help="bucket partitions (by band key): the buckets stage runs one unit per partition")
 
 
 @dataclasses.dataclass
@@ -54,11 +80,12 @@ class DedupeSettings:
     name: str | None = option(None, help="attribute experiment name (attributes/<name>/); default: the attribute_name")
     documents: DocumentDedupeConfig | None = option(None, help="deduplicate whole documents by a key")
     paragraphs: ParagraphDedupeConfig | None = option(None, help="deduplicate paragraphs (exactly or by n-grams)")
+    minhash: MinhashDedupeConfig | None = option(None, help="ours: fuzzy dedupe of documents by MinHash-LSH")
     skip_empty: bool = option(False, help="ignore empty or whitespace-only keys/paragraphs")
     min_length: int = option(0, help="ignore keys/paragraphs shorter than this many characters (code points)")
     min_words: int = option(0, help="ignore keys/paragraphs with fewer words (UAX #29 segments) than this")
-    normalization: NormalizationConfig = option(
-        default_factory=NormalizationConfig, help="normalization applied before hashing"
+    normalization: NormalizationConfig | None = option(
+        None, help="normalization applied before hashing (default: none; for minhash, datatrove's)"
     )
     num_partitions: int = option(1, help="dolma's hash-partitioned dedupe: the keys are split into this many parts")
     partition_index: int = option(0, help="the part this run handles, in [0, num_partitions) (one run per machine)")
@@ -73,14 +100,26 @@ class DedupeSettings:
         return f"_{self.partition_index}" if self.num_partitions > 1 else ""
 
     @property
-    def attribute_name(self) -> str:
-        section = self.documents or self.paragraphs
+    def section(self) -> DocumentDedupeConfig | ParagraphDedupeConfig | MinhashDedupeConfig:
+        """The one mode block given: documents, paragraphs or minhash."""
+        section = self.documents or self.paragraphs or self.minhash
         assert section is not None
-        return section.attribute_name + self._partition_suffix
+        return section
+
+    @property
+    def attribute_name(self) -> str:
+        return self.section.attribute_name + self._partition_suffix
 
     @property
     def experiment(self) -> str:
-        return (self.name or (self.documents or self.paragraphs).attribute_name) + self._partition_suffix
+        return (self.name or self.section.attribute_name) + self._partition_suffix
+
+    @property
+    def text_normalization(self) -> NormalizationConfig:
+        """The normalization in effect: the block given, else none (exact modes) or datatrove's (minhash)."""
+        if self.normalization is not None:
+            return self.normalization
+        return NormalizationConfig.datatrove() if self.minhash is not None else NormalizationConfig()
 
     @property
     def partitions_keys(self) -> bool:
@@ -132,7 +171,9 @@ class DedupeConfig(ExecConfig):
 
     documents: list[str] = option(help="document paths or globs (local or s3://), under a 'documents' directory")
     dedupe: DedupeSettings = option(help="what to deduplicate (dolma's dedupe block)")
-    bloom_filter: BloomFilterConfig = option(help="the Bloom filter (dolma's bloom_filter block)")
+    bloom_filter: BloomFilterConfig | None = option(
+        None, help="the Bloom filter (dolma's bloom_filter block); required by documents/paragraphs, not by minhash"
+    )
     work_dir: WorkDirConfig = option(
         default_factory=WorkDirConfig, help="work_dir.output holds checkpoints (default: beside bloom_filter.file)"
     )
@@ -154,10 +195,11 @@ class DedupeConfig(ExecConfig):
         if not self.documents:
             raise ValueError("'documents' must list at least one path")
         dedupe = self.dedupe
-        if (dedupe.documents is None) == (dedupe.paragraphs is None):
-            raise ValueError("give exactly one of 'dedupe.documents' and 'dedupe.paragraphs'")
+        if sum(mode is not None for mode in (dedupe.documents, dedupe.paragraphs, dedupe.minhash)) != 1:
+            raise ValueError("give exactly one of 'dedupe.documents', 'dedupe.paragraphs' and 'dedupe.minhash'")
         if not dedupe.attribute_name:
-            raise ValueError("the attribute_name of 'dedupe.documents'/'dedupe.paragraphs' must not be empty")
+            raise ValueError("the attribute_name of 'dedupe.documents'/'dedupe.paragraphs'/'dedupe.minhash' "
+                             "must not be empty")
         if dedupe.num_partitions < 1 or not 0 <= dedupe.partition_index < dedupe.num_partitions:
             raise ValueError(
                 f"'dedupe.partition_index' must be in [0, dedupe.num_partitions={dedupe.num_partitions}), "
@@ -182,10 +224,42 @@ class DedupeConfig(ExecConfig):
                         f"'dedupe.paragraphs.by_ngram.overlap_threshold' must be in [0, 1], "
                         f"got {ngram.overlap_threshold}"
                     )
-        self.bloom_filter.validate()
+        if dedupe.minhash is not None:
+            self._validate_minhash(dedupe.minhash)
+        else:
+            norm = dedupe.text_normalization
+            if norm.normalize_numbers or norm.strip_diacritics:
+                raise ValueError("'dedupe.normalization.normalize_numbers' and '.strip_diacritics' apply to "
+                                 "'dedupe.minhash' only; exact dedupe hashes with dolma's four options")
+            if self.bloom_filter is None:
+                raise ValueError("'bloom_filter' is required by 'dedupe.documents' and 'dedupe.paragraphs'")
+            self.bloom_filter.validate()
         if self.processes < 1:
             raise ValueError("'processes' must be >= 1")
         if self.batch_size < 1:
             raise ValueError("'batch_size' must be >= 1")
         if self.checkpoint_files < 1 or self.checkpoint_seconds <= 0:
             raise ValueError("'checkpoint_files' must be >= 1 and 'checkpoint_seconds' > 0")
+
+    def _validate_minhash(self, minhash: MinhashDedupeConfig) -> None:
+        dedupe = self.dedupe
+        if self.bloom_filter is not None:
+            raise ValueError("fuzzy dedupe ('dedupe.minhash') uses no Bloom filter: remove the 'bloom_filter' block")
+        if dedupe.num_partitions > 1 or dedupe.file_partition:
+            raise ValueError("'dedupe.num_partitions'/'file_partition' split exact dedupe across runs; fuzzy dedupe "
+                             "is one run (its buckets are partitioned by 'dedupe.minhash.partitions')")
+        if dedupe.skip_empty or dedupe.min_length or dedupe.min_words:
+            raise ValueError("'dedupe.skip_empty', 'min_length' and 'min_words' apply to exact dedupe; fuzzy dedupe "
+                             "never flags a document with fewer words than 'dedupe.minhash.ngram_length'")
+        for name in ("ngram_length", "num_bands", "band_size", "partitions"):
+            if getattr(minhash, name) < 1:
+                raise ValueError(f"'dedupe.minhash.{name}' must be >= 1, got {getattr(minhash, name)}")
+        if minhash.num_bands * minhash.band_size > 4096:
+            raise ValueError("'dedupe.minhash.num_bands' * 'band_size' must be <= 4096 permutations")
+        if not 0 <= minhash.seed < 2**32:
+            raise ValueError(f"'dedupe.minhash.seed' must be in [0, 2^32), got {minhash.seed}")
+        if minhash.keep not in ("first", "longest"):
+            raise ValueError(f"'dedupe.minhash.keep' must be 'first' or 'longest', got {minhash.keep!r}")
+        threshold = minhash.jaccard_threshold
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"'dedupe.minhash.jaccard_threshold' must be in [0, 1], got {threshold}")

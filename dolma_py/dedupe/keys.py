@@ -57,7 +57,7 @@ class KeySpec:
     @classmethod
     def from_config(cls, config: DedupeConfig, seed: int) -> KeySpec:
         dedupe = config.dedupe
-        norm = dedupe.normalization
+        norm = dedupe.text_normalization
         paragraphs = dedupe.paragraphs
         ngram = paragraphs.by_ngram if paragraphs is not None else None
         if dedupe.documents is not None:

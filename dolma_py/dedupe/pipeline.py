@@ -1,4 +1,5 @@
-"""`dolma dedupe` as a stage: plan, then either apply a read-only filter file by file, or run the ordered driver."""
+"""`dolma dedupe` as a stage: plan, then apply a read-only filter file by file, run the ordered driver, or (with
+`dedupe.minhash`) run fuzzy dedupe's stages."""
 
 from __future__ import annotations
 
@@ -90,7 +91,12 @@ def run_dedupe(config: DedupeConfig, *, progress: bool = True) -> tuple[RunSumma
     """Plan and run `dolma dedupe`; returns the summary and where it was written."""
     units = plan(config)
     where = summary_path(units)
+    if config.dedupe.minhash is not None:
+        from dolma_py.dedupe.fuzzy.pipeline import run_fuzzy
+
+        return run_fuzzy(config, units, where, progress), where
     bloom = config.bloom_filter
+    assert bloom is not None  # validated: exact modes have a filter
     if not bloom.read_only:
         return run_writable(config, units, where, progress), where
     if is_s3(bloom.file):

@@ -8,6 +8,7 @@ pub mod bloom;
 pub mod c4;
 pub mod gopher;
 pub mod jsonl;
+pub mod minhash;
 pub mod pii;
 pub mod pyunicode;
 pub mod repetitions;

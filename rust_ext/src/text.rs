@@ -56,7 +56,7 @@ pub struct Normalization {
     pub strip_digits: bool,
 }
 
-fn is_punctuation(c: char) -> bool {
+pub(crate) fn is_punctuation(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_punctuation();
     }
@@ -73,7 +73,7 @@ fn is_punctuation(c: char) -> bool {
     )
 }
 
-fn is_digit(c: char) -> bool {
+pub(crate) fn is_digit(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_digit();
     }

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 mod attributes;
 mod bloom;
 mod jsonl;
+mod minhash;
 mod repetitions;
 mod taggers;
 mod text;
@@ -14,6 +15,7 @@ pub fn register_all(m: &Bound<'_, PyModule>) -> PyResult<()> {
     attributes::register(m)?;
     bloom::register(m)?;
     jsonl::register(m)?;
+    minhash::register(m)?;
     text::register(m)?;
     taggers::register(m)?;
     repetitions::register(m)?;

@@ -13,13 +13,13 @@ type U64Array<'py> = Bound<'py, PyArray1<u64>>;
 
 /// The texts a paragraph kernel takes: Python strings, or documents parsed by `parse_documents`.
 #[derive(FromPyObject)]
-enum Texts<'py> {
+pub(super) enum Texts<'py> {
     Parsed(Bound<'py, PyParsedTexts>),
     Strings(Vec<PyBackedStr>),
 }
 
 impl Texts<'_> {
-    fn as_strs(&self) -> Vec<&str> {
+    pub(super) fn as_strs(&self) -> Vec<&str> {
         match self {
             Texts::Parsed(parsed) => parsed.get().texts.iter().map(String::as_str).collect(),
             Texts::Strings(strings) => strings.iter().map(|s| &**s).collect(),

@@ -1,0 +1,1 @@
+"""Fuzzy dedupe: MinHash-LSH in four resumable stages (signatures, buckets, cluster, output); see docs/dedupe.md."""
