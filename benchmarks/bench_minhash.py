@@ -29,6 +29,7 @@ from pathlib import Path
 
 import minhash_corpus
 import minhash_quality
+import orjson
 from common import (
     BENCH_DIR,
     REPO_ROOT,
@@ -44,8 +45,12 @@ from common import (
     print_table,
 )
 
+from dolma_py.io.documents import iter_lines
+
 EXPERIMENT = "fuzzy"
 ATTRIBUTE = "minhash_duplicate"
+CLUSTER_KEY = f"{ATTRIBUTE}_cluster_id"
+"""Where our engine writes a clustered document's cluster id (the cluster's smallest doc key)."""
 PLOT = REPO_ROOT / "benchmarks" / "plots" / "minhash_scurve.png"
 DATATROVE_SCRIPT = REPO_ROOT / "benchmarks" / "minhash_datatrove.py"
 
@@ -73,16 +78,6 @@ def as_corpus(c: minhash_corpus.MinhashCorpus) -> Corpus:
     return Corpus(c.root, c.files, c.docs, c.text_bytes)
 
 
-def cluster_key(attribute_file: str) -> str | None:
-    """The attribute our engine writes the cluster id under: the one key naming a cluster id, if any."""
-    import gzip
-
-    with gzip.open(attribute_file, "rb") as fh:
-        keys = json.loads(fh.readline())["attributes"]
-    found = [k for k in keys if "cluster" in k and "size" not in k]
-    return found[0] if len(found) == 1 else None
-
-
 def evaluate(corpus: minhash_corpus.MinhashCorpus, sides: dict[str, Measurement],
              plot: Path) -> dict[str, object]:
     """Quality of each side's last run, their agreement and the S-curves (plotted to `plot`)."""
@@ -96,10 +91,7 @@ def evaluate(corpus: minhash_corpus.MinhashCorpus, sides: dict[str, Measurement]
         else:
             files = sorted(str(p) for p in (run_dir / "attributes" / EXPERIMENT / minhash_corpus.SOURCE)
                            .glob("*.jsonl.gz"))
-            key = cluster_key(files[0])
-            if key is None:
-                print("  ours: no cluster-id attribute found; same-cluster figures count no pair", flush=True)
-            decisions["ours"] = minhash_quality.attribute_decisions(files, ATTRIBUTE, key)
+            decisions["ours"] = minhash_quality.attribute_decisions(files, ATTRIBUTE, CLUSTER_KEY)
     out: dict[str, object] = {}
     curves = {}
     for name, d in decisions.items():
@@ -112,25 +104,47 @@ def evaluate(corpus: minhash_corpus.MinhashCorpus, sides: dict[str, Measurement]
         print(f"  {name}: " + json.dumps({k: v for k, v in quality.items() if k != "scurve"}), flush=True)
     if len(decisions) == 2:
         out["agreement"] = round(minhash_quality.agreement(decisions["datatrove"], decisions["ours"]), 5)
-        print(f"  keep/remove agreement: {out['agreement']:.4%}", flush=True)
+        out["disagreement"] = minhash_quality.disagreement(evaluator, decisions["datatrove"], decisions["ours"])
+        print(f"  keep/remove agreement: {out['agreement']:.4%}; {json.dumps(out['disagreement'])}", flush=True)
     minhash_quality.plot_scurve(curves, plot)
     print(f"  S-curve plot: {plot}", flush=True)
     return out
 
 
+def _totals(files: Sequence[str]) -> tuple[int, int]:
+    """(documents, UTF-8 text bytes) of `files`."""
+    docs = text_bytes = 0
+    for path in files:
+        for _, line in iter_lines(path):
+            docs += 1
+            text_bytes += len(orjson.loads(line)["text"].encode())
+    return docs, text_bytes
+
+
 def scaling(args: argparse.Namespace, sizes: Sequence[float]) -> None:
-    """Ours alone on generated corpora of `sizes` MB (no ground truth), each deleted after its runs."""
-    for size in sizes:
-        root = BENCH_DIR / "minhash" / f"scaling-{size:g}mb"
-        corpus = minhash_corpus.ensure_corpus(root, size, seed=args.seed, processes=args.processes, truth=False)
-        print(f"scaling: {len(corpus.files)} files, {corpus.docs} docs, {corpus.text_bytes / 1e6:.0f} MB", flush=True)
-        m = measure(f"ours minhash {size:g}mb", lambda d: ours_cmd(args.processes, d), as_corpus(corpus),
-                    repeats=args.repeats, check=attributes_check(as_corpus(corpus), EXPERIMENT))
+    """Ours alone on the first files of one generated corpus of the largest of `sizes` MB (no ground truth), as
+    many whole files as make each size; the corpus is deleted afterwards."""
+    root = BENCH_DIR / "minhash" / f"scaling-{max(sizes):g}mb-seed{args.seed}"
+    full = minhash_corpus.ensure_corpus(root, max(sizes), seed=args.seed, processes=args.processes, truth=False)
+    per_file = full.text_bytes / len(full.files)
+    for size in sorted(sizes):
+        k = min(len(full.files), max(1, round(size * 1e6 / per_file)))
+        subset = BENCH_DIR / "minhash" / f"scaling-subset-{size:g}mb"
+        shutil.rmtree(subset, ignore_errors=True)
+        (subset / "documents" / minhash_corpus.SOURCE).mkdir(parents=True)
+        for path in full.files[:k]:
+            (subset / "documents" / minhash_corpus.SOURCE / Path(path).name).symlink_to(path)
+        corpus = Corpus(subset, [str(subset / "documents" / minhash_corpus.SOURCE / Path(p).name)
+                                 for p in full.files[:k]], *_totals(full.files[:k]))
+        print(f"scaling: {k} files, {corpus.docs} docs, {corpus.text_bytes / 1e6:.0f} MB", flush=True)
+        m = measure(f"ours minhash {size:g}mb", lambda d: ours_cmd(args.processes, d), corpus,
+                    repeats=args.repeats, check=attributes_check(corpus, EXPERIMENT))
         print_table([m])
-        append_results(args, "minhash-scaling", [m], None, corpus_mb=size, seed=args.seed,
-                       rayon_num_threads=args.processes)
+        append_results(args, "minhash-scaling", [m], None, corpus_mb=round(corpus.text_bytes / 1e6, 1),
+                       files=k, seed=args.seed, rayon_num_threads=args.processes)
         shutil.rmtree(m.last_run_dir.parent, ignore_errors=True)
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(subset, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> None:

@@ -212,3 +212,35 @@ def plot_scurve(curves: dict[str, Sequence[dict]], path: Path, *, band_size: int
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+SLOPE = (0.5, 0.85)
+"""True Jaccards where 14 x 8 LSH detects a pair with probability between about 0.03 and 0.97."""
+
+
+def disagreement(evaluator: Evaluator, a: Decisions, b: Decisions) -> dict:
+    """Where two runs' keep/remove decisions differ, by family kind, and how much of it LSH's own randomness
+    explains: two runs with independent hash functions detect an isolated pair of Jaccard s with probability P(s)
+    each, so they disagree on its later document with probability 2P(1-P). `clustered_on_both_sides`: differing
+    documents both runs put in some cluster (a different keeper, or clusters that differ). `agreement_off_slope`:
+    the agreement over documents whose family holds no pair with true Jaccard on the S-curve's slope (`SLOPE`)."""
+    differ = [x != y for x, y in zip(a.removed, b.removed, strict=True)]
+    by_kind: dict[str, int] = defaultdict(int)
+    for i, d in enumerate(differ):
+        if d:
+            by_kind[evaluator.ids[i].rsplit("-", 1)[1]] += 1
+    on_slope: set[str] = set()
+    expected = 0.0
+    for p in evaluator.pairs:
+        if SLOPE[0] <= p.jaccard < SLOPE[1]:
+            on_slope.add(family_of(p.a))
+        if p.kind in ISOLATED_KINDS:
+            q = lsh_probability(p.jaccard)
+            expected += 2 * q * (1 - q)
+    off = [d for i, d in enumerate(differ) if family_of(evaluator.ids[i]) not in on_slope]
+    both = sum(d and a.cluster[i] is not None and b.cluster[i] is not None for i, d in enumerate(differ))
+    return {"disagreements": sum(differ), "by_kind": dict(sorted(by_kind.items())),
+            "clustered_on_both_sides": both,
+            "isolated_expected_from_lsh": round(expected, 1),
+            "isolated_observed": sum(by_kind.get(k, 0) for k in ISOLATED_KINDS),
+            "docs_off_slope": len(off), "agreement_off_slope": round(1 - sum(off) / len(off), 5) if off else None}
