@@ -140,7 +140,8 @@ def scaling(args: argparse.Namespace, sizes: Sequence[float]) -> None:
         m = measure(f"ours minhash {size:g}mb", lambda d: ours_cmd(args.processes, d), corpus,
                     repeats=args.repeats, check=attributes_check(corpus, EXPERIMENT))
         print_table([m])
-        append_results(args, "minhash-scaling", [m], None, corpus_mb=round(corpus.text_bytes / 1e6, 1),
+        append_results(argparse.Namespace(**{**vars(args), "size_mb": size}), "minhash-scaling", [m], None,
+                       corpus_mb=round(corpus.text_bytes / 1e6, 1),
                        files=k, seed=args.seed, rayon_num_threads=args.processes)
         shutil.rmtree(m.last_run_dir.parent, ignore_errors=True)
         shutil.rmtree(subset, ignore_errors=True)
