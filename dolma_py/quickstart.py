@@ -67,6 +67,19 @@ def _dedupe(root: str, processes: int) -> dict[str, Any]:
     }
 
 
+def _fuzzy_dedupe(root: str, processes: int) -> dict[str, Any]:
+    """MinHash-LSH near-duplicate documents (datatrove's parameters), dropped by the mix."""
+    return {
+        "documents": [f"{root}/corpus/documents/*/*.jsonl.gz"],
+        "dedupe": {
+            "name": "fuzzy_dedupe",
+            "minhash": {"attribute_name": "minhash_duplicate", "ngram_length": 5, "num_bands": 14, "band_size": 8,
+                        "seed": 1},
+        },
+        "processes": processes,
+    }
+
+
 def _mix(root: str, processes: int) -> dict[str, Any]:
     prefix = "quickstart__"
     exclude = [
@@ -74,6 +87,7 @@ def _mix(root: str, processes: int) -> dict[str, Any]:
         f"$.attributes[?(@.{prefix}c4_v2__has_naughty_word)]",
         f"$.attributes[?(@.{prefix}c4_v2__has_lorem_ipsum)]",
         f"$.attributes[?(@.{prefix}gopher_v1__word_count && @.{prefix}gopher_v1__word_count[0][2] < 50)]",
+        "$.attributes[?(@.minhash_duplicate && @.minhash_duplicate[0] && @.minhash_duplicate[0][2] >= 1.0)]",
     ]
     streams = []
     for source in SOURCES:
@@ -81,7 +95,7 @@ def _mix(root: str, processes: int) -> dict[str, Any]:
             {
                 "name": source,
                 "documents": [f"{root}/corpus/documents/{source}/*.jsonl.gz"],
-                "attributes": ["quickstart", "dedupe_paragraphs"],
+                "attributes": ["quickstart", "dedupe_paragraphs", "fuzzy_dedupe"],
                 "filter": {"exclude": exclude},
                 "span_replacement": [
                     {
@@ -174,6 +188,12 @@ def quickstart_stages(root: str, processes: int) -> list[Stage]:
             _dedupe(root, processes),
             ["-c", f"{configs}/dedupe.yaml", "dedupe"],
             f"{root}/corpus/attributes/dedupe_paragraphs/",
+        ),
+        Stage(
+            "dedupe-fuzzy",
+            _fuzzy_dedupe(root, processes),
+            ["-c", f"{configs}/dedupe-fuzzy.yaml", "dedupe"],
+            f"{root}/corpus/attributes/fuzzy_dedupe/",
         ),
         Stage("mix", _mix(root, processes), ["-c", f"{configs}/mix.yaml", "mix"], f"{root}/mixed/"),
     ]

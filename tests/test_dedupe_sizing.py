@@ -39,7 +39,7 @@ def test_dolma_sizes_match_the_filters_dolma_made() -> None:
 def test_zero_size_is_sized_never_below_dolma() -> None:
     for count, fpr in [(1000, 0.001), (10_000_000, 1e-6), (3_000_000, 1e-4), (10**9, 1e-8)]:
         config = BloomFilterConfig(file="f", estimated_doc_count=count, desired_false_positive_rate=fpr)
-        config.validate()
+        config.check()
         assert partition_bytes(config) >= dolma_suggested_bytes(count, fpr)
         bits, _ = BloomFilter.plan(count, fpr)
         assert partition_bytes(config) * 8 >= bits  # and big enough for our capped k

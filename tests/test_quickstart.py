@@ -18,7 +18,7 @@ def test_quickstart_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixtu
     pytest.importorskip("torch")
     assert main(["quickstart", "--output", str(tmp_path), "--processes", "2"]) == 0
     out = capsys.readouterr().out
-    for stage in ("tag", "dedupe", "mix", "tokens-web", "curriculum", "train"):
+    for stage in ("tag", "dedupe", "dedupe-fuzzy", "mix", "tokens-web", "curriculum", "train"):
         assert (tmp_path / "configs" / f"{stage}.yaml").exists()
 
     docs = sorted((tmp_path / "corpus" / "documents").rglob("*.jsonl.gz"))
@@ -31,6 +31,9 @@ def test_quickstart_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixtu
         bool(row["attributes"].get("bff_duplicate_paragraph_spans")) for path in deduped for row in read_jsonl(path)
     )
     assert flagged > 0, "the sample corpus repeats paragraphs, so dedupe must flag some"
+    fuzzy = sorted((tmp_path / "corpus" / "attributes" / "fuzzy_dedupe").glob("*/*.jsonl.gz"))
+    near = sum(bool(row["attributes"]["minhash_duplicate"]) for path in fuzzy for row in read_jsonl(path))
+    assert len(fuzzy) == 10 and near > 0, "the sample corpus repeats whole documents, so fuzzy dedupe flags some"
 
     mixed = [row for path in sorted((tmp_path / "mixed").rglob("*.json.gz")) for row in read_jsonl(path)]
     total = sum(len(read_jsonl(path)) for path in docs)
@@ -45,7 +48,7 @@ def test_quickstart_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixtu
 
     # every command writes the same run summary shape next to its outputs (train: in its run directory)
     summaries = [json.loads(path.read_text()) for path in sorted(tmp_path.rglob("_dolma_*_summary.json"))]
-    commands = ["tag", "dedupe", "mix", "tokens", "tokens", "tokens", "curriculum", "train"]
+    commands = ["tag", "dedupe", "dedupe", "mix", "tokens", "tokens", "tokens", "curriculum", "train"]
     assert sorted(s["command"] for s in summaries) == sorted(commands)
     for summary in summaries:
         assert set(summary) == {f.name for f in fields(RunSummary)}, summary["command"]

@@ -1,11 +1,12 @@
-"""`dolma dedupe`: flag duplicate documents, paragraphs or n-gram-overlapping paragraphs with a Bloom filter."""
+"""`dolma dedupe`: flag duplicate documents, paragraphs or n-gram-overlapping paragraphs with a Bloom filter, or
+near-duplicate documents by MinHash-LSH."""
 
 from __future__ import annotations
 
 from dolma_py.cli.report import print_plan, report
 from dolma_py.config.dedupe import DedupeConfig
 
-SUMMARY = "deduplicate documents, paragraphs or n-grams with a Bloom filter (resumable, deterministic)"
+SUMMARY = "deduplicate documents, paragraphs or n-grams with a Bloom filter, or near-duplicate documents by MinHash-LSH"
 CONFIG = DedupeConfig
 
 

@@ -71,6 +71,10 @@ class MinhashDedupeConfig:
         None, help="verify each candidate pair: join it only if its estimated Jaccard (equal signature values) >= this"
     )
     partitions: int = option(8, help="bucket partitions (by band key): the buckets stage runs one unit per partition")
+    hashing: str = option(
+        "xxh3", help="'xxh3' (xxh3-64 shingles, exact (a*h+b) mod 2^61-1) or 'datatrove' (its xxh64 shingles and "
+        "wrapping uint64 arithmetic: the same signatures as datatrove's)"
+    )
 
 
 @dataclasses.dataclass
@@ -144,7 +148,8 @@ class BloomFilterConfig:
     seed: int = option(0, help="hash seed of a new filter (an existing filter keeps its own)")
     partitions: int = option(1, help="split the filter by key range into this many parts (one Ray actor each)")
 
-    def validate(self) -> None:
+    def check(self) -> None:
+        """Called by `DedupeConfig.validate` (not by the loader), which first decides whether a filter belongs."""
         if not self.file:
             raise ValueError("'bloom_filter.file' must name a file")
         if self.size_in_bytes < 0:
@@ -167,7 +172,8 @@ class BloomFilterConfig:
 
 @dataclasses.dataclass(kw_only=True)
 class DedupeConfig(ExecConfig):
-    """`dolma dedupe`: flag duplicate documents, paragraphs or n-gram-overlapping paragraphs with a Bloom filter."""
+    """`dolma dedupe`: flag duplicate documents, paragraphs or n-gram-overlapping paragraphs with a Bloom filter,
+    or (`dedupe.minhash`) near-duplicate documents by MinHash-LSH."""
 
     documents: list[str] = option(help="document paths or globs (local or s3://), under a 'documents' directory")
     dedupe: DedupeSettings = option(help="what to deduplicate (dolma's dedupe block)")
@@ -233,7 +239,7 @@ class DedupeConfig(ExecConfig):
                                  "'dedupe.minhash' only; exact dedupe hashes with dolma's four options")
             if self.bloom_filter is None:
                 raise ValueError("'bloom_filter' is required by 'dedupe.documents' and 'dedupe.paragraphs'")
-            self.bloom_filter.validate()
+            self.bloom_filter.check()
         if self.processes < 1:
             raise ValueError("'processes' must be >= 1")
         if self.batch_size < 1:
@@ -258,6 +264,8 @@ class DedupeConfig(ExecConfig):
             raise ValueError("'dedupe.minhash.num_bands' * 'band_size' must be <= 4096 permutations")
         if not 0 <= minhash.seed < 2**32:
             raise ValueError(f"'dedupe.minhash.seed' must be in [0, 2^32), got {minhash.seed}")
+        if minhash.hashing not in ("xxh3", "datatrove"):
+            raise ValueError(f"'dedupe.minhash.hashing' must be 'xxh3' or 'datatrove', got {minhash.hashing!r}")
         if minhash.keep not in ("first", "longest"):
             raise ValueError(f"'dedupe.minhash.keep' must be 'first' or 'longest', got {minhash.keep!r}")
         threshold = minhash.jaccard_threshold

@@ -6,11 +6,13 @@
 //!   of its words joined by single spaces. A text with fewer than `n` words has no shingle, hence no signature.
 //! - **Permutations** are `(a * h + b) mod p` with the Mersenne prime `p = 2^61 - 1`, computed exactly in 128-bit
 //!   arithmetic over `h mod p` (64-bit signature values below `p`); the minimum over a text's shingles is its value.
+//! - **`Hashing::Datatrove`** instead computes what datatrove computes: shingles hashed with xxh64 (seed 0), and
+//!   `((h * a + b) mod 2^64) mod p` (its numpy uint64 arithmetic wraps), so signatures equal datatrove's.
 //! - **Band keys**: band `k`'s key is the xxh3-64, seeded with `k`, of its `band_size` values as little-endian
 //!   bytes, so the bands share one 64-bit key space without sharing buckets.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io;
 use std::path::Path;
@@ -21,6 +23,7 @@ use rustc_hash::FxHashMap;
 use unicode_general_category::{get_general_category, GeneralCategory};
 use unicode_normalization::UnicodeNormalization;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+use xxhash_rust::xxh64::xxh64;
 
 use crate::text::{is_digit, is_punctuation};
 
@@ -29,6 +32,25 @@ pub const MERSENNE: u64 = (1 << 61) - 1;
 
 /// Decimal separators a number may contain once (datatrove's `NUMBERS_PATTERN`).
 const NUMBER_SEPARATORS: [char; 7] = ['.', ',', '،', '٫', '⎖', '⎗', '⎘'];
+
+/// How shingles are hashed and permuted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashing {
+    /// xxh3-64 shingles; exact `(a * h + b) mod p`.
+    Exact,
+    /// datatrove's: xxh64 shingles; `(a * h + b) mod 2^64`, then `mod p`.
+    Datatrove,
+}
+
+impl Hashing {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "xxh3" => Some(Hashing::Exact),
+            "datatrove" => Some(Hashing::Datatrove),
+            _ => None,
+        }
+    }
+}
 
 /// How text is normalized before it is cut into words (datatrove's `simplify_text` with every option on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,8 +128,9 @@ fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
-/// xxh3-64 of each `n`-gram of the words of `normalized` (as `shingle_text` returns), in order.
-pub fn shingles(normalized: &str, n: usize) -> Vec<u64> {
+/// The hash (xxh3-64, or xxh64 for `Hashing::Datatrove`) of each `n`-gram of the words of `normalized` (as
+/// `shingle_text` returns), in order.
+pub fn shingles(normalized: &str, n: usize, hashing: Hashing) -> Vec<u64> {
     if normalized.is_empty() || n == 0 {
         return Vec::new();
     }
@@ -126,7 +149,11 @@ pub fn shingles(normalized: &str, n: usize) -> Vec<u64> {
     if starts.len() < n {
         return Vec::new();
     }
-    (0..=starts.len() - n).map(|i| xxh3_64(&normalized.as_bytes()[starts[i]..ends[i + n - 1]])).collect()
+    let hash = |bytes: &[u8]| match hashing {
+        Hashing::Exact => xxh3_64(bytes),
+        Hashing::Datatrove => xxh64(bytes, 0),
+    };
+    (0..=starts.len() - n).map(|i| hash(&normalized.as_bytes()[starts[i]..ends[i + n - 1]])).collect()
 }
 
 #[inline]
@@ -142,11 +169,20 @@ fn mod_mersenne(x: u128) -> u64 {
 
 /// The MinHash signature of `shingles` under the permutations `(a[j] * h + b[j]) mod p` into `out` (one value
 /// per permutation); `false` (and `out` untouched) when there is no shingle.
-pub fn signature(shingles: &[u64], a: &[u64], b: &[u64], out: &mut [u64]) -> bool {
+pub fn signature(shingles: &[u64], a: &[u64], b: &[u64], hashing: Hashing, out: &mut [u64]) -> bool {
     if shingles.is_empty() {
         return false;
     }
     out.fill(u64::MAX);
+    if hashing == Hashing::Datatrove {
+        for &h in shingles {
+            for ((slot, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                let value = mod_mersenne(h.wrapping_mul(a).wrapping_add(b) as u128);
+                *slot = (*slot).min(value);
+            }
+        }
+        return true;
+    }
     for &h in shingles {
         let h = (h % MERSENNE) as u128;
         for ((slot, &a), &b) in out.iter_mut().zip(a).zip(b) {
@@ -170,6 +206,7 @@ pub fn band_keys(signature: &[u64], band_size: usize, out: &mut [u64]) {
 /// What the permutations and bands are.
 pub struct MinhashSpec<'a> {
     pub ngram_length: usize,
+    pub hashing: Hashing,
     pub norm: ShingleNorm,
     pub a: &'a [u64],
     pub b: &'a [u64],
@@ -194,7 +231,8 @@ pub fn batch_signatures<T: AsRef<str> + Sync>(texts: &[T], spec: &MinhashSpec<'_
         .map(|text| {
             let normalized = shingle_text(text.as_ref(), spec.norm);
             let mut sig = vec![0u64; num_hashes];
-            if !signature(&shingles(&normalized, spec.ngram_length), spec.a, spec.b, &mut sig) {
+            let hashes = shingles(&normalized, spec.ngram_length, spec.hashing);
+            if !signature(&hashes, spec.a, spec.b, spec.hashing, &mut sig) {
                 return (Vec::new(), None);
             }
             let mut keys = vec![0u64; num_bands];
@@ -249,7 +287,7 @@ pub fn merge_runs(runs: &[RunSlice<'_>]) -> io::Result<Vec<[u64; 2]>> {
     for run in runs {
         let file = File::open(run.path)?;
         let len = file.metadata()?.len() as usize;
-        if len % RECORD != 0 || run.end * RECORD > len || run.start > run.end {
+        if !len.is_multiple_of(RECORD) || run.end * RECORD > len || run.start > run.end {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{}: {len} bytes cannot hold records {}..{}", run.path.display(), run.start, run.end),
@@ -334,7 +372,13 @@ impl Clusters {
     pub fn components(&mut self) -> (Vec<u64>, Vec<u64>) {
         let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
         order.sort_unstable_by_key(|&i| self.keys[i as usize]);
-        let roots = order.iter().map(|&i| { let r = self.find(i); self.keys[r as usize] }).collect();
+        let roots = order
+            .iter()
+            .map(|&i| {
+                let r = self.find(i);
+                self.keys[r as usize]
+            })
+            .collect();
         (order.iter().map(|&i| self.keys[i as usize]).collect(), roots)
     }
 
@@ -359,7 +403,13 @@ mod tests {
         assert_eq!(shingle_text("Café naïve — ÉTÉ", norm), "cafe naive ete");
         assert_eq!(shingle_text("well-known", norm), "well known");
         assert_eq!(shingle_text("a1b2", norm), "a0b0");
-        let plain = ShingleNorm { lowercase: false, strip_punctuation: false, strip_digits: true, normalize_numbers: false, strip_diacritics: false };
+        let plain = ShingleNorm {
+            lowercase: false,
+            strip_punctuation: false,
+            strip_digits: true,
+            normalize_numbers: false,
+            strip_diacritics: false,
+        };
         assert_eq!(shingle_text("A1 b, c2", plain), "A b, c");
         assert_eq!(shingle_text("", norm), "");
         assert_eq!(shingle_text("...", norm), "");
@@ -367,11 +417,12 @@ mod tests {
 
     #[test]
     fn shingles_are_hashes_of_space_joined_ngrams() {
-        let got = shingles("a b c d", 3);
+        let got = shingles("a b c d", 3, Hashing::Exact);
         assert_eq!(got, vec![xxh3_64(b"a b c"), xxh3_64(b"b c d")]);
-        assert!(shingles("a b", 3).is_empty());
-        assert_eq!(shingles("a b c", 3).len(), 1);
-        assert!(shingles("", 1).is_empty());
+        assert_eq!(shingles("a b c d", 3, Hashing::Datatrove), vec![xxh64(b"a b c", 0), xxh64(b"b c d", 0)]);
+        assert!(shingles("a b", 3, Hashing::Exact).is_empty());
+        assert_eq!(shingles("a b c", 3, Hashing::Exact).len(), 1);
+        assert!(shingles("", 1, Hashing::Exact).is_empty());
     }
 
     #[test]
@@ -380,17 +431,21 @@ mod tests {
         let b = [5, MERSENNE - 1];
         let h = u64::MAX;
         let mut out = [0; 2];
-        assert!(signature(&[h], &a, &b, &mut out));
+        assert!(signature(&[h], &a, &b, Hashing::Exact, &mut out));
         for j in 0..2 {
             let expect = ((a[j] as u128 * (h % MERSENNE) as u128 + b[j] as u128) % MERSENNE as u128) as u64;
             assert_eq!(out[j], expect);
         }
-        assert!(!signature(&[], &a, &b, &mut out));
+        assert!(signature(&[h], &a, &b, Hashing::Datatrove, &mut out));
+        for j in 0..2 {
+            assert_eq!(out[j], h.wrapping_mul(a[j]).wrapping_add(b[j]) % MERSENNE);
+        }
+        assert!(!signature(&[], &a, &b, Hashing::Exact, &mut out));
         // the minimum over shingles, independent of their order
         let mut x = [0; 2];
         let mut y = [0; 2];
-        signature(&[1, 2, 3], &a, &b, &mut x);
-        signature(&[3, 1, 2], &a, &b, &mut y);
+        signature(&[1, 2, 3], &a, &b, Hashing::Exact, &mut x);
+        signature(&[3, 1, 2], &a, &b, Hashing::Exact, &mut y);
         assert_eq!(x, y);
     }
 
@@ -409,7 +464,14 @@ mod tests {
     fn batch_marks_texts_without_shingles() {
         let a: Vec<u64> = (1..=4).collect();
         let b: Vec<u64> = (0..4).collect();
-        let spec = MinhashSpec { ngram_length: 2, norm: ShingleNorm::DATATROVE, a: &a, b: &b, band_size: 2 };
+        let spec = MinhashSpec {
+            ngram_length: 2,
+            hashing: Hashing::Exact,
+            norm: ShingleNorm::DATATROVE,
+            a: &a,
+            b: &b,
+            band_size: 2,
+        };
         let out = batch_signatures(&["one two three", "one", "One, two three!"], &spec, true);
         assert_eq!(out.has_signature, vec![true, false, true]);
         assert_eq!(out.lengths, vec![13, 3, 15]);

@@ -66,9 +66,9 @@ def verified(spec: FuzzySpec, edges: np.ndarray) -> np.ndarray:
     return keep
 
 
-def edges_inputs(spec: FuzzySpec) -> tuple[str, ...]:
+def edges_inputs(spec: FuzzySpec, num_files: int) -> tuple[str, ...]:
     """What every partition reads: each file's run (and signatures when verifying)."""
-    files = [spec.signature_files(index) for index in range(len(spec.files))]
+    files = [spec.signature_files(index) for index in range(num_files)]
     return tuple(path for outputs in files for path in (outputs[0], *outputs[3:]))
 
 

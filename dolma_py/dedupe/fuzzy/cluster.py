@@ -49,9 +49,9 @@ def longest(spec: FuzzySpec, docs: np.ndarray, roots: np.ndarray) -> np.ndarray:
     return winners[np.searchsorted(cluster_roots, roots)]
 
 
-def cluster_inputs(spec: FuzzySpec) -> tuple[str, ...]:
+def cluster_inputs(spec: FuzzySpec, num_files: int) -> tuple[str, ...]:
     """The edge files (and, for keep=longest, the lengths)."""
     edges = tuple(spec.edges_file(p) for p in range(spec.partitions))
     if spec.keep != "longest":
         return edges
-    return edges + tuple(spec.signature_files(index)[1] for index in range(len(spec.files)))
+    return edges + tuple(spec.signature_files(index)[1] for index in range(num_files))

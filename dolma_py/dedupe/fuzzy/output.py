@@ -13,7 +13,7 @@ import orjson
 
 from dolma_py.dedupe.fuzzy.spec import LINE_BITS, FuzzySpec, read_u64
 from dolma_py.exec.units import Unit, UnitResult
-from dolma_py.io.atomic import write_bytes
+from dolma_py.io.atomic import crash_point, write_bytes
 from dolma_py.io.documents import CODEC_SUFFIX
 
 
@@ -56,6 +56,7 @@ def output_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
     data = b"\n".join(lines) + b"\n" if lines else b""
     codec_of = None if spec.output_codec == "infer" else "attributes" + CODEC_SUFFIX[spec.output_codec]
     write_bytes(unit.outputs[0], data, codec_of=codec_of)
+    crash_point("minhash:output_written")  # tests: a kill between a unit's output and its marker
     documents = sum(1 for length in lengths if length >= 0)
     counters = {"duplicate_documents": duplicates}
     return UnitResult(key=unit.key, documents=documents, counters=counters)

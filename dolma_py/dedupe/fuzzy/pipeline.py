@@ -18,6 +18,7 @@ from dolma_py.dedupe.fuzzy.signatures import signatures_unit
 from dolma_py.dedupe.fuzzy.spec import FuzzySpec
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summarized_run
 from dolma_py.exec.units import Unit
+from dolma_py.io.atomic import crash_point
 from dolma_py.io.paths import join, parent
 
 
@@ -33,12 +34,12 @@ def stage_units(spec: FuzzySpec, units: list[Unit]) -> dict[str, list[Unit]]:
         Unit(key=f"signatures:{unit.key}", inputs=unit.inputs, outputs=spec.signature_files(index), params=index)
         for index, unit in enumerate(units)
     ]
-    runs = edges_inputs(spec)
+    runs = edges_inputs(spec, len(units))
     buckets = [
         Unit(key=f"buckets:{p:05d}", inputs=runs, outputs=(spec.edges_file(p),), params=p)
         for p in range(spec.partitions)
     ]
-    cluster = [Unit(key="cluster", inputs=cluster_inputs(spec), outputs=(spec.clusters_file,))]
+    cluster = [Unit(key="cluster", inputs=cluster_inputs(spec, len(units)), outputs=(spec.clusters_file,))]
     output = [
         Unit(key=unit.key, inputs=(*unit.inputs, *spec.signature_files(index)[1:3], spec.clusters_file),
              outputs=unit.outputs, params=index)
@@ -49,7 +50,7 @@ def stage_units(spec: FuzzySpec, units: list[Unit]) -> dict[str, list[Unit]]:
 
 def run_fuzzy(config: DedupeConfig, units: list[Unit], where: str | None, progress: bool) -> RunSummary:
     """Run the four stages; the summary counts documents once (from the signatures stage)."""
-    spec = FuzzySpec.from_config(config, [unit.inputs[0] for unit in units], default_work_dir(where, units))
+    spec = FuzzySpec.from_config(config, len(units), default_work_dir(where, units))
     stages = stage_units(spec, units)
     options = ExecOptions(processes=config.processes, ray_address=config.ray_address, overwrite=config.overwrite,
                           progress=progress)
@@ -68,6 +69,7 @@ def run_fuzzy(config: DedupeConfig, units: list[Unit], where: str | None, progre
             result = run_stage(f"dedupe {name}", stage, partial(functions[name], spec),
                                in_driver if name == "cluster" else options)
             summary.include(result, documents=name == "signatures")
+            crash_point(f"minhash:after_{name}")  # tests: a kill between stages
             if not result.ok:
                 break
     return summary

@@ -11,11 +11,11 @@ import numpy as np
 import orjson
 
 from dolma_py import _rust
-from dolma_py.dedupe.fuzzy.spec import FuzzySpec, doc_keys
+from dolma_py.dedupe.fuzzy.spec import LINE_BITS, FuzzySpec, doc_keys
 from dolma_py.dedupe.reader import text_batches
 from dolma_py.errors import DataError
 from dolma_py.exec.units import Unit, UnitResult
-from dolma_py.io.atomic import write_bytes
+from dolma_py.io.atomic import crash_point, write_bytes
 
 
 def partition_bounds(partitions: int) -> list[int]:
@@ -37,10 +37,12 @@ def signatures_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
         if batch.bad and not spec.skip_bad_lines:
             raise DataError(path, batch.bad[0].line, batch.bad[0].error)
         offset = len(ids)
+        if offset + len(batch.ids) > 1 << LINE_BITS:
+            raise DataError(path, offset + 1, f"fuzzy dedupe takes files of at most 2^{LINE_BITS} lines; split it")
         ids.extend(batch.ids)
         band_keys, has, text_lengths, signatures = _rust.minhash_signatures(
             batch.texts, ngram_length=spec.ngram_length, norm=spec.norm, a=a, b=b, band_size=spec.band_size,
-            keep_signatures=spec.verify,
+            keep_signatures=spec.verify, hashing=spec.hashing,
         )
         line_lengths = np.full(len(batch.ids), -1, dtype=np.int64)
         line_lengths[batch.doc_lines] = text_lengths
@@ -68,6 +70,7 @@ def signatures_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
     if spec.verify:
         all_sigs = np.concatenate(sigs) if sigs else np.zeros((0, spec.num_hashes), dtype=np.uint64)
         write_bytes(outputs[3], all_sigs.astype("<u8").tobytes(), compress=False)
+    crash_point("minhash:signatures_written")  # tests: a kill between a unit's outputs and its marker
     counters = {"signed_documents": signed}
     return UnitResult(key=unit.key, documents=documents, bad_lines=bad_lines, counters=counters)
 

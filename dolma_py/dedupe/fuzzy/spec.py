@@ -37,18 +37,20 @@ class FuzzySpec:
     band_size: int
     seed: int
     norm: tuple[bool, bool, bool, bool, bool]  # lowercase, strip_punctuation, strip_digits, numbers, diacritics
+    hashing: str
     keep: str
     jaccard_threshold: float | None
     partitions: int
     work: str
-    files: tuple[str, ...]
     batch_size: int
     skip_bad_lines: bool
     input_codec: str | None
     output_codec: str | None
 
     @classmethod
-    def from_config(cls, config: DedupeConfig, files: list[str], default_work: str) -> FuzzySpec:
+    def from_config(cls, config: DedupeConfig, num_files: int, default_work: str) -> FuzzySpec:
+        """The spec of a run over `num_files` document files; it does not name them, so a plan that gains files
+        keeps the fingerprints of the units it had."""
         minhash = config.dedupe.minhash
         assert minhash is not None
         norm = config.dedupe.text_normalization
@@ -57,8 +59,8 @@ class FuzzySpec:
         if is_s3(work):
             raise ConfigError(f"fuzzy dedupe memory-maps its work files, which cannot live on S3 ({work}); set "
                               "work_dir.output to a local or shared directory")
-        if len(files) > MAX_FILES:
-            raise ConfigError(f"fuzzy dedupe takes at most {MAX_FILES} document files, got {len(files)}")
+        if num_files > MAX_FILES:
+            raise ConfigError(f"fuzzy dedupe takes at most {MAX_FILES} document files, got {num_files}")
         return cls(
             attribute=config.dedupe.attribute_name,
             ngram_length=minhash.ngram_length,
@@ -67,11 +69,11 @@ class FuzzySpec:
             seed=minhash.seed,
             norm=(norm.lowercase, norm.strip_punctuation, norm.strip_digits, norm.normalize_numbers,
                   norm.strip_diacritics),
+            hashing=minhash.hashing,
             keep=minhash.keep,
             jaccard_threshold=minhash.jaccard_threshold,
             partitions=minhash.partitions,
             work=os.path.abspath(work),
-            files=tuple(files),
             batch_size=config.batch_size,
             skip_bad_lines=config.skip_bad_lines,
             input_codec=_codec(config.compression.input),

@@ -8,7 +8,7 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 use super::text::Texts;
-use crate::minhash::{self, Clusters, MinhashSpec, RunSlice, ShingleNorm};
+use crate::minhash::{self, Clusters, Hashing, MinhashSpec, RunSlice, ShingleNorm};
 
 type U64Matrix<'py> = Bound<'py, PyArray2<u64>>;
 
@@ -18,16 +18,17 @@ fn shingle_norm(flags: (bool, bool, bool, bool, bool)) -> ShingleNorm {
 }
 
 fn matrix(py: Python<'_>, values: Vec<u64>, columns: usize) -> PyResult<U64Matrix<'_>> {
-    let rows = if columns == 0 { 0 } else { values.len() / columns };
+    let rows = values.len().checked_div(columns).unwrap_or(0);
     let array = Array2::from_shape_vec((rows, columns), values).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(array.into_pyarray(py))
 }
 
 /// `(band_keys[n, num_bands], has_signature[n], lengths[n], signatures[n, num_hashes] or None)` of `texts`;
 /// lengths are in code points.
-/// `norm` is `(lowercase, strip_punctuation, strip_digits, normalize_numbers, strip_diacritics)`.
+/// `norm` is `(lowercase, strip_punctuation, strip_digits, normalize_numbers, strip_diacritics)`; `hashing` is
+/// "xxh3" or "datatrove".
 #[pyfunction]
-#[pyo3(signature = (texts, *, ngram_length, norm, a, b, band_size, keep_signatures))]
+#[pyo3(signature = (texts, *, ngram_length, norm, a, b, band_size, keep_signatures, hashing = "xxh3"))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn minhash_signatures<'py>(
     py: Python<'py>,
@@ -38,6 +39,7 @@ fn minhash_signatures<'py>(
     b: PyReadonlyArray1<'py, u64>,
     band_size: usize,
     keep_signatures: bool,
+    hashing: &str,
 ) -> PyResult<(U64Matrix<'py>, Bound<'py, PyArray1<bool>>, Bound<'py, PyArray1<i64>>, Option<U64Matrix<'py>>)> {
     let (a, b) = (a.as_slice()?, b.as_slice()?);
     if a.len() != b.len() || band_size == 0 || a.len() % band_size != 0 || ngram_length == 0 {
@@ -47,7 +49,9 @@ fn minhash_signatures<'py>(
             b.len()
         )));
     }
-    let spec = MinhashSpec { ngram_length, norm: shingle_norm(norm), a, b, band_size };
+    let hashing = Hashing::parse(hashing)
+        .ok_or_else(|| PyValueError::new_err(format!("hashing must be 'xxh3' or 'datatrove', got {hashing:?}")))?;
+    let spec = MinhashSpec { ngram_length, hashing, norm: shingle_norm(norm), a, b, band_size };
     let strs = texts.as_strs();
     let out = py.allow_threads(|| minhash::batch_signatures(&strs, &spec, keep_signatures));
     let signatures = match out.signatures {
