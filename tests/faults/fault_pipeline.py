@@ -18,7 +18,16 @@ from pathlib import Path
 
 import yaml
 
-from dolma_py.quickstart import SEQUENCE_LENGTH, TOKENIZER_VOCAB, _dedupe, _mix, _tag, _tokens, _train_tokenizer
+from dolma_py.quickstart import (
+    SEQUENCE_LENGTH,
+    TOKENIZER_VOCAB,
+    _dedupe,
+    _fuzzy_dedupe,
+    _mix,
+    _tag,
+    _tokens,
+    _train_tokenizer,
+)
 from dolma_py.sample_corpus import generate_corpus, write_blocklist
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +88,7 @@ def _configs(root: str, processes: int) -> dict[str, dict]:
         "dedupe-documents": {**_dedupe_config(root, "documents"), "processes": processes},
         "dedupe-paragraphs": {**_dedupe_config(root, "paragraphs"), "processes": processes},
         "dedupe-ngrams": {**_dedupe_config(root, "ngrams"), "processes": processes},
+        "dedupe-fuzzy": _fuzzy_dedupe(root, processes),
         "mix": _mix(root, processes),
         **{f"tokens-{s}": _tokens(root, processes, s) for s in ("web", "wiki", "math")},
         "curriculum": _curriculum_config(root),
@@ -93,6 +103,7 @@ _OUTPUTS = {
                           "filters/paragraphs.bin.meta.json", "filters/paragraphs.bin.state"),
     "dedupe-ngrams": ("corpus/attributes/dedupe_ngrams", "filters/ngrams.bin", "filters/ngrams.bin.meta.json",
                       "filters/ngrams.bin.state"),
+    "dedupe-fuzzy": ("corpus/attributes/fuzzy_dedupe",),  # its work files are in there, under _minhash/
     "mix": ("mixed",),
     "tokens-web": ("tokens/web", "work/tokens-web"),
     "curriculum": ("manifest",),
@@ -140,7 +151,7 @@ def build_base(work: Path, *, num_files: int, docs_per_file: int, seed: int = 0)
     for name, config in _configs(str(root), 1).items():
         (root / "configs" / f"{name}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     specs = stage_specs(str(root))
-    for name in ("tag", "dedupe-documents", "dedupe-paragraphs", "dedupe-ngrams", "mix"):
+    for name in ("tag", "dedupe-documents", "dedupe-paragraphs", "dedupe-ngrams", "dedupe-fuzzy", "mix"):
         run_checked(specs[name].command())
     _train_tokenizer(str(root))
     for source in ("web", "wiki", "math"):
