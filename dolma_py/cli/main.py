@@ -6,6 +6,7 @@ import errno
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from types import ModuleType
 
 from dolma_py.errors import DolmaError
@@ -49,6 +50,16 @@ def _print_command_help(name: str, module: ModuleType) -> None:
         print(f"  --{key}  ({type_name}, default: {default})\n      {help_text}")
 
 
+def _printing_help(print_help: Callable[[], None]) -> None:
+    """Print help; a reader that closes early (`dolma tag --help | head`) is not an error. Only here: a broken pipe
+    anywhere else (a lost worker's connection) is a real failure."""
+    try:
+        print_help()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush does not raise
+
+
 def _split_config_flag(argv: list[str]) -> tuple[str | None, list[str]]:
     """Pull `-c/--config PATH` from anywhere in argv."""
     config_path = None
@@ -80,14 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config_path, argv = _split_config_flag(argv)
         if not argv or argv[0] in ("-h", "--help"):
-            _print_overview()
+            _printing_help(_print_overview)
             return 0 if argv else 2
         name, args = argv[0], argv[1:]
         if name not in COMMANDS:
             raise DolmaError(f"unknown command {name!r}; commands: {', '.join(COMMANDS)}")
         module = _command_module(name)
         if "-h" in args or "--help" in args:
-            _print_command_help(name, module)
+            _printing_help(lambda: _print_command_help(name, module))
             return 0
         if hasattr(module, "main"):  # commands with positional arguments (e.g. `curriculum plan SPEC`) parse their own
             return module.main(args)
@@ -101,9 +112,6 @@ def main(argv: list[str] | None = None) -> int:
     except DolmaError as err:
         print(f"dolma: error: {err}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except OSError as err:
         if not _disk_full(err):
             raise
