@@ -80,18 +80,145 @@ impl ShingleNorm {
 
 /// The normalized words of `text`, joined by single spaces (no leading or trailing space).
 pub fn shingle_text(text: &str, norm: ShingleNorm) -> String {
-    let decomposed: String;
-    let mut text = text;
-    if norm.strip_diacritics && !text.is_ascii() {
-        decomposed = text.nfd().filter(|&c| get_general_category(c) != GeneralCategory::NonspacingMark).collect();
-        text = &decomposed;
+    let mut out = String::new();
+    normalize_into(text, norm, &mut String::new(), &mut out);
+    out
+}
+
+/// `shingle_text` into `out` (cleared first), so a caller signing many texts reuses buffers (`work` is scratch).
+/// ASCII text takes a byte loop (one table look-up per byte). Other text is decomposed (NFD, nonspacing marks
+/// dropped) and lowercased run by run: ASCII runs are copied (NFD cannot reorder across an ASCII starter, so it
+/// is the concatenation of the runs' NFDs), non-ASCII runs mapped char by char, which is what `str::to_lowercase`
+/// does except for the context-dependent final sigma; a text with a capital sigma takes the whole-string path.
+pub fn normalize_into(text: &str, norm: ShingleNorm, work: &mut String, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        normalize_ascii(text.as_bytes(), norm, out);
+        return;
     }
-    let lowered: String;
-    if norm.lowercase {
-        lowered = if text.is_ascii() { text.to_ascii_lowercase() } else { text.to_lowercase() };
-        text = &lowered;
+    if !decompose_lowercase_runs(text, norm, work) {
+        work.clear();
+        let decomposed: String;
+        let mut text = text;
+        if norm.strip_diacritics {
+            decomposed = text.nfd().filter(|&c| get_general_category(c) != GeneralCategory::NonspacingMark).collect();
+            text = &decomposed;
+        }
+        work.push_str(&if norm.lowercase { text.to_lowercase() } else { text.to_string() });
     }
-    let mut out = String::with_capacity(text.len());
+    normalize_chars(work, norm, out);
+}
+
+/// `text` decomposed and lowercased as `norm` asks, into `out` (cleared first), run by run; `false` when a
+/// capital sigma makes lowercasing depend on context.
+fn decompose_lowercase_runs(text: &str, norm: ShingleNorm, out: &mut String) -> bool {
+    out.clear();
+    out.reserve(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let ascii = bytes[i].is_ascii();
+        // a run of bytes >= 0x80 is whole UTF-8 sequences, so both ends are char boundaries
+        let end = bytes[i..].iter().position(|b| b.is_ascii() != ascii).map_or(bytes.len(), |n| i + n);
+        let run = &text[i..end];
+        i = end;
+        if ascii {
+            let start = out.len();
+            out.push_str(run);
+            if norm.lowercase {
+                out[start..].make_ascii_lowercase();
+            }
+            continue;
+        }
+        let mut push = |c: char| {
+            if !norm.lowercase {
+                out.push(c);
+            } else if c == 'Σ' {
+                return false;
+            } else {
+                out.extend(c.to_lowercase());
+            }
+            true
+        };
+        if norm.strip_diacritics {
+            for c in run.nfd().filter(|&c| get_general_category(c) != GeneralCategory::NonspacingMark) {
+                if !push(c) {
+                    return false;
+                }
+            }
+        } else if !run.chars().all(&mut push) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Byte classes of ASCII for `normalize_ascii`: what `char::is_whitespace`, `is_punctuation` and `is_digit` say.
+const SEPARATOR: u8 = 1;
+const PUNCTUATION: u8 = 2;
+const DIGIT: u8 = 4;
+const ASCII_CLASS: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        table[i] = if matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+            SEPARATOR
+        } else if b.is_ascii_punctuation() {
+            PUNCTUATION
+        } else if b.is_ascii_digit() {
+            DIGIT
+        } else {
+            0
+        };
+        i += 1;
+    }
+    table
+};
+
+fn normalize_ascii(text: &[u8], norm: ShingleNorm, out: &mut String) {
+    // SAFETY: only ASCII bytes are pushed (the input is ASCII, lowercasing and '0'/' ' keep it so).
+    let bytes = unsafe { out.as_mut_vec() };
+    bytes.reserve(text.len());
+    let separators = if norm.strip_punctuation { SEPARATOR | PUNCTUATION } else { SEPARATOR };
+    let mut pending_space = false;
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        let class = ASCII_CLASS[b as usize];
+        i += 1;
+        if class & separators != 0 {
+            pending_space = !bytes.is_empty();
+            continue;
+        }
+        let digit = class == DIGIT;
+        if digit && norm.strip_digits {
+            continue;
+        }
+        if pending_space {
+            bytes.push(b' ');
+            pending_space = false;
+        }
+        if digit && norm.normalize_numbers {
+            while i < text.len() && text[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i + 1 < text.len() && matches!(text[i], b'.' | b',') && text[i + 1].is_ascii_digit() {
+                i += 1;
+                while i < text.len() && text[i].is_ascii_digit() {
+                    i += 1;
+                }
+            }
+            bytes.push(b'0');
+        } else {
+            bytes.push(if norm.lowercase { b.to_ascii_lowercase() } else { b });
+        }
+    }
+}
+
+/// The word loop of `normalize_into` over any (already decomposed and lowercased) text.
+fn normalize_chars(text: &str, norm: ShingleNorm, out: &mut String) {
+    out.reserve(text.len());
     let mut pending_space = false;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -119,7 +246,6 @@ pub fn shingle_text(text: &str, norm: ShingleNorm) -> String {
             out.push(c);
         }
     }
-    out
 }
 
 fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
@@ -129,77 +255,152 @@ fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 }
 
 /// The hash (xxh3-64, or xxh64 for `Hashing::Datatrove`) of each `n`-gram of the words of `normalized` (as
-/// `shingle_text` returns), in order.
-pub fn shingles(normalized: &str, n: usize, hashing: Hashing) -> Vec<u64> {
+/// `shingle_text` returns: words joined by single spaces), in order, into `out` (cleared first). An n-gram is
+/// hashed as its slice of `normalized`, which is exactly its words joined by spaces; `starts` is scratch.
+pub fn shingles_into(normalized: &str, n: usize, hashing: Hashing, starts: &mut Vec<usize>, out: &mut Vec<u64>) {
+    out.clear();
+    starts.clear();
     if normalized.is_empty() || n == 0 {
-        return Vec::new();
+        return;
     }
-    let mut starts = Vec::new();
-    let mut ends = Vec::new();
-    let mut start = 0;
-    for (i, b) in normalized.bytes().enumerate() {
-        if b == b' ' {
-            starts.push(start);
-            ends.push(i);
-            start = i + 1;
+    let bytes = normalized.as_bytes();
+    starts.push(0);
+    starts.extend(bytes.iter().enumerate().filter(|&(_, &b)| b == b' ').map(|(i, _)| i + 1));
+    let words = starts.len();
+    if words < n {
+        return;
+    }
+    // word i ends one byte before word i + 1 starts (at the space), the last at the end of the text
+    let end = |i: usize| if i + 1 < words { starts[i + 1] - 1 } else { bytes.len() };
+    let windows = (0..=words - n).map(|i| &bytes[starts[i]..end(i + n - 1)]);
+    match hashing {
+        Hashing::Exact => out.extend(windows.map(xxh3_64)),
+        Hashing::Datatrove => out.extend(windows.map(|w| xxh64(w, 0))),
+    }
+}
+
+/// The permutations `(a[j] * h + b[j]) mod p`, laid out for the signature loop: `a` split into 32-bit halves (so
+/// each product is four 32x32->64 multiplies, which vectorize) and `b`, one array each. For `Hashing::Exact`, `a`
+/// and `b` are reduced mod p first, which changes no value of `(a * h + b) mod p`.
+pub struct Permutations {
+    hashing: Hashing,
+    a_lo: Vec<u64>,
+    a_hi: Vec<u64>,
+    b: Vec<u64>,
+}
+
+const LOW32: u64 = u32::MAX as u64;
+
+impl Permutations {
+    /// `a` and `b` are of equal length (one pair per permutation).
+    pub fn new(a: &[u64], b: &[u64], hashing: Hashing) -> Self {
+        assert_eq!(a.len(), b.len(), "one b per a");
+        let reduce = |v: u64| if hashing == Hashing::Exact { v % MERSENNE } else { v };
+        let a: Vec<u64> = a.iter().map(|&v| reduce(v)).collect();
+        Permutations {
+            hashing,
+            a_lo: a.iter().map(|&v| v & LOW32).collect(),
+            a_hi: a.iter().map(|&v| v >> 32).collect(),
+            b: b.iter().map(|&v| reduce(v)).collect(),
         }
     }
-    starts.push(start);
-    ends.push(normalized.len());
-    if starts.len() < n {
-        return Vec::new();
+
+    pub fn len(&self) -> usize {
+        self.b.len()
     }
-    let hash = |bytes: &[u8]| match hashing {
-        Hashing::Exact => xxh3_64(bytes),
-        Hashing::Datatrove => xxh64(bytes, 0),
-    };
-    (0..=starts.len() - n).map(|i| hash(&normalized.as_bytes()[starts[i]..ends[i + n - 1]])).collect()
+
+    pub fn is_empty(&self) -> bool {
+        self.b.is_empty()
+    }
 }
 
-#[inline]
-fn mod_mersenne(x: u128) -> u64 {
-    let folded = (x & MERSENNE as u128) + (x >> 61);
-    let folded = ((folded & MERSENNE as u128) + (folded >> 61)) as u64;
-    if folded >= MERSENNE {
-        folded - MERSENNE
+/// `(a * h + b) mod p` for `a = a_hi * 2^32 + a_lo < p`, `h = h_hi * 2^32 + h_lo < p`, `b < p`, without 128-bit
+/// arithmetic: with `2^64 = 8` and `2^61 = 1` mod p, `a * h = 8 a_hi h_hi + mid * 2^32 + a_lo h_lo` where
+/// `mid = a_hi h_lo + a_lo h_hi < 2^62` splits as `mid >> 29` (times 2^61 = 1) and `(mid mod 2^29) << 32`. The
+/// six terms are each below 2^61 (or 2^33), so their sum is below 2^64 and one fold and one subtraction finish.
+#[inline(always)]
+fn permute_exact(a_lo: u64, a_hi: u64, b: u64, h_lo: u64, h_hi: u64) -> u64 {
+    let lo = a_lo * h_lo;
+    let mid = a_hi * h_lo + a_lo * h_hi;
+    let top = a_hi * h_hi;
+    let x = (top << 3) + (mid >> 29) + ((mid & ((1 << 29) - 1)) << 32) + (lo & MERSENNE) + (lo >> 61) + b;
+    reduce_folded((x & MERSENNE) + (x >> 61))
+}
+
+/// datatrove's `((a * h + b) mod 2^64) mod p`, the low 64 bits of `a * h` from three 32x32->64 multiplies.
+#[inline(always)]
+fn permute_datatrove(a_lo: u64, a_hi: u64, b: u64, h_lo: u64, h_hi: u64) -> u64 {
+    let cross = (a_hi * h_lo).wrapping_add(a_lo * h_hi);
+    let x = (a_lo * h_lo).wrapping_add(cross << 32).wrapping_add(b);
+    reduce_folded((x & MERSENNE) + (x >> 61))
+}
+
+/// `x mod p` for `x < 2p`.
+#[inline(always)]
+fn reduce_folded(x: u64) -> u64 {
+    if x >= MERSENNE {
+        x - MERSENNE
     } else {
-        folded
+        x
     }
 }
 
-/// The MinHash signature of `shingles` under the permutations `(a[j] * h + b[j]) mod p` into `out` (one value
-/// per permutation); `false` (and `out` untouched) when there is no shingle.
-pub fn signature(shingles: &[u64], a: &[u64], b: &[u64], hashing: Hashing, out: &mut [u64]) -> bool {
+/// The MinHash signature of `shingles` under `perms` into `out` (one value per permutation); `false` (and `out`
+/// untouched) when there is no shingle.
+pub fn signature(shingles: &[u64], perms: &Permutations, out: &mut [u64]) -> bool {
     if shingles.is_empty() {
         return false;
     }
-    out.fill(u64::MAX);
-    if hashing == Hashing::Datatrove {
-        for &h in shingles {
-            for ((slot, &a), &b) in out.iter_mut().zip(a).zip(b) {
-                let value = mod_mersenne(h.wrapping_mul(a).wrapping_add(b) as u128);
-                *slot = (*slot).min(value);
-            }
-        }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only feature `signature_avx2` is compiled for.
+        unsafe { signature_avx2(shingles, perms, out) };
         return true;
     }
-    for &h in shingles {
-        let h = (h % MERSENNE) as u128;
-        for ((slot, &a), &b) in out.iter_mut().zip(a).zip(b) {
-            let value = mod_mersenne(a as u128 * h + b as u128);
-            *slot = (*slot).min(value);
-        }
-    }
+    signature_loop(shingles, perms, out);
     true
 }
 
-/// Band `k`'s key: the xxh3-64 (seed `k`) of its values as little-endian bytes.
-pub fn band_keys(signature: &[u64], band_size: usize, out: &mut [u64]) {
-    let mut bytes = Vec::with_capacity(band_size * 8);
+/// `signature_loop` compiled for AVX2 (4 permutations per instruction), chosen at run time so the library still
+/// runs on any x86-64.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn signature_avx2(shingles: &[u64], perms: &Permutations, out: &mut [u64]) {
+    signature_loop(shingles, perms, out)
+}
+
+#[inline(always)]
+fn signature_loop(shingles: &[u64], perms: &Permutations, out: &mut [u64]) {
+    let n = perms.len();
+    let (a_lo, a_hi, b, out) = (&perms.a_lo[..n], &perms.a_hi[..n], &perms.b[..n], &mut out[..n]);
+    out.fill(u64::MAX);
+    match perms.hashing {
+        Hashing::Exact => {
+            for &h in shingles {
+                let h = h % MERSENNE;
+                let (h_lo, h_hi) = (h & LOW32, h >> 32);
+                for j in 0..n {
+                    out[j] = out[j].min(permute_exact(a_lo[j], a_hi[j], b[j], h_lo, h_hi));
+                }
+            }
+        }
+        Hashing::Datatrove => {
+            for &h in shingles {
+                let (h_lo, h_hi) = (h & LOW32, h >> 32);
+                for j in 0..n {
+                    out[j] = out[j].min(permute_datatrove(a_lo[j], a_hi[j], b[j], h_lo, h_hi));
+                }
+            }
+        }
+    }
+}
+
+/// Band `k`'s key: the xxh3-64 (seed `k`) of its values as little-endian bytes; `bytes` is scratch.
+pub fn band_keys(signature: &[u64], band_size: usize, bytes: &mut Vec<u8>, out: &mut [u64]) {
     for (k, (band, slot)) in signature.chunks_exact(band_size).zip(out.iter_mut()).enumerate() {
         bytes.clear();
         band.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
-        *slot = xxh3_64_with_seed(&bytes, k as u64);
+        *slot = xxh3_64_with_seed(bytes, k as u64);
     }
 }
 
@@ -222,45 +423,61 @@ pub struct BatchSignatures {
     pub signatures: Option<Vec<u64>>,
 }
 
-/// Signatures and band keys of a batch of texts, in parallel over texts.
+/// Signatures and band keys of a batch of texts, in parallel over texts; each worker reuses one set of buffers.
 pub fn batch_signatures<T: AsRef<str> + Sync>(texts: &[T], spec: &MinhashSpec<'_>, keep: bool) -> BatchSignatures {
-    let num_hashes = spec.a.len();
+    let perms = Permutations::new(spec.a, spec.b, spec.hashing);
+    let num_hashes = perms.len();
     let num_bands = num_hashes / spec.band_size;
-    let rows: Vec<(Vec<u64>, Option<Vec<u64>>)> = texts
-        .par_iter()
-        .map(|text| {
-            let normalized = shingle_text(text.as_ref(), spec.norm);
-            let mut sig = vec![0u64; num_hashes];
-            let hashes = shingles(&normalized, spec.ngram_length, spec.hashing);
-            if !signature(&hashes, spec.a, spec.b, spec.hashing, &mut sig) {
-                return (Vec::new(), None);
-            }
-            let mut keys = vec![0u64; num_bands];
-            band_keys(&sig, spec.band_size, &mut keys);
-            (keys, Some(sig))
-        })
-        .collect();
-    let mut out = BatchSignatures {
-        band_keys: Vec::with_capacity(rows.len() * num_bands),
-        lengths: texts.par_iter().map(|t| t.as_ref().chars().count() as i64).collect(),
-        has_signature: Vec::with_capacity(rows.len()),
-        signatures: keep.then(|| Vec::with_capacity(rows.len() * num_hashes)),
+    assert!(num_bands > 0 && num_hashes.is_multiple_of(spec.band_size), "whole bands of at least one permutation");
+    let mut all_keys = vec![0u64; texts.len() * num_bands];
+    let mut signatures = vec![0u64; if keep { texts.len() * num_hashes } else { 0 }];
+    let sign = |scratch: &mut Scratch, text: &T, keys: &mut [u64], kept: Option<&mut [u64]>| -> bool {
+        normalize_into(text.as_ref(), spec.norm, &mut scratch.work, &mut scratch.normalized);
+        shingles_into(&scratch.normalized, spec.ngram_length, spec.hashing, &mut scratch.starts, &mut scratch.hashes);
+        let sig = match kept {
+            Some(sig) => sig,
+            None => &mut scratch.signature[..],
+        };
+        if !signature(&scratch.hashes, &perms, sig) {
+            sig.fill(0);
+            return false;
+        }
+        band_keys(sig, spec.band_size, &mut scratch.band_bytes, keys);
+        true
     };
-    for (keys, sig) in rows {
-        out.has_signature.push(sig.is_some());
-        if keys.is_empty() {
-            out.band_keys.extend(std::iter::repeat_n(0, num_bands));
-        } else {
-            out.band_keys.extend_from_slice(&keys);
-        }
-        if let Some(all) = out.signatures.as_mut() {
-            match sig {
-                Some(sig) => all.extend_from_slice(&sig),
-                None => all.extend(std::iter::repeat_n(0, num_hashes)),
-            }
-        }
+    let init = || Scratch { signature: vec![0; num_hashes], ..Scratch::default() };
+    let has_signature: Vec<bool> = if keep {
+        texts
+            .par_iter()
+            .zip(all_keys.par_chunks_mut(num_bands))
+            .zip(signatures.par_chunks_mut(num_hashes))
+            .map_init(init, |scratch, ((text, keys), sig)| sign(scratch, text, keys, Some(sig)))
+            .collect()
+    } else {
+        texts
+            .par_iter()
+            .zip(all_keys.par_chunks_mut(num_bands))
+            .map_init(init, |scratch, (text, keys)| sign(scratch, text, keys, None))
+            .collect()
+    };
+    BatchSignatures {
+        band_keys: all_keys,
+        lengths: texts.par_iter().map(|t| t.as_ref().chars().count() as i64).collect(),
+        has_signature,
+        signatures: keep.then_some(signatures),
     }
-    out
+}
+
+/// One worker's buffers: the decomposed and the normalized text, its word starts, its shingle hashes, a
+/// signature and a band's bytes.
+#[derive(Default)]
+struct Scratch {
+    work: String,
+    normalized: String,
+    starts: Vec<usize>,
+    hashes: Vec<u64>,
+    signature: Vec<u64>,
+    band_bytes: Vec<u8>,
 }
 
 /// A run of `(band_key, doc_key)` records: 16 little-endian bytes each, sorted; records `start..end` are read.
@@ -417,45 +634,154 @@ mod tests {
 
     #[test]
     fn shingles_are_hashes_of_space_joined_ngrams() {
+        let shingles = |text: &str, n, hashing| {
+            let (mut starts, mut out) = (vec![7], vec![7]);
+            shingles_into(text, n, hashing, &mut starts, &mut out);
+            out
+        };
         let got = shingles("a b c d", 3, Hashing::Exact);
         assert_eq!(got, vec![xxh3_64(b"a b c"), xxh3_64(b"b c d")]);
         assert_eq!(shingles("a b c d", 3, Hashing::Datatrove), vec![xxh64(b"a b c", 0), xxh64(b"b c d", 0)]);
+        assert_eq!(shingles("ab cd", 1, Hashing::Exact), vec![xxh3_64(b"ab"), xxh3_64(b"cd")]);
+        assert_eq!(shingles("ab cd", 2, Hashing::Exact), vec![xxh3_64(b"ab cd")]);
         assert!(shingles("a b", 3, Hashing::Exact).is_empty());
         assert_eq!(shingles("a b c", 3, Hashing::Exact).len(), 1);
         assert!(shingles("", 1, Hashing::Exact).is_empty());
     }
 
     #[test]
+    fn ascii_fast_path_equals_the_char_loop() {
+        let texts = [
+            "  Hello, World!\n\tIt's 3.14 or 1,000,000 ",
+            "x\u{0b}y\u{0c}z\rw  a.b 1. 2.x 3,4,5 .5 7..8 9,",
+            "MiXeD_case-words (and) [brackets] {braces} ~tilde~ `tick` 12ab34 0.0.0",
+            "",
+            "...",
+            "1",
+            "a1",
+            "  trailing  ",
+        ];
+        for bits in 0..32u8 {
+            let norm = ShingleNorm {
+                lowercase: bits & 1 != 0,
+                strip_punctuation: bits & 2 != 0,
+                strip_digits: bits & 4 != 0,
+                normalize_numbers: bits & 8 != 0,
+                strip_diacritics: bits & 16 != 0,
+            };
+            for text in texts {
+                let lowered = if norm.lowercase { text.to_ascii_lowercase() } else { text.to_string() };
+                let mut slow = String::new();
+                normalize_chars(&lowered, norm, &mut slow);
+                let mut fast = String::from("stale");
+                normalize_into(text, norm, &mut String::from("stale"), &mut fast);
+                assert_eq!(fast, slow, "{text:?} {norm:?}");
+            }
+        }
+    }
+
+    /// Whole-string NFD and `str::to_lowercase`, then the char loop: the definition the run-wise path must equal.
+    fn whole_string_reference(text: &str, norm: ShingleNorm) -> String {
+        let mut text = text.to_string();
+        if norm.strip_diacritics {
+            text = text.nfd().filter(|&c| get_general_category(c) != GeneralCategory::NonspacingMark).collect();
+        }
+        if norm.lowercase {
+            text = text.to_lowercase();
+        }
+        let mut out = String::new();
+        normalize_chars(&text, norm, &mut out);
+        out
+    }
+
+    #[test]
+    fn run_wise_unicode_path_equals_whole_string_normalization() {
+        let texts = [
+            "Café naïve — ÉTÉ",
+            "ΟΔΟΣ Σ σ ΣΑΣ. Σ",
+            "İstanbul ǅemal ﬁne Straße",
+            "١٢٣٫٤٥ and 12٫5 or ٣.٤",
+            "e\u{301}\u{323}x a\u{323}\u{301}b \u{301}start",
+            "한국어 텍스트, 日本語。 “quoted” ‘single’ «guillemets»",
+            "Ångström ÅNGSTRÖM ǺǻḀ\u{2028}line\u{a0}nbsp",
+        ];
+        for bits in 0..32u8 {
+            let norm = ShingleNorm {
+                lowercase: bits & 1 != 0,
+                strip_punctuation: bits & 2 != 0,
+                strip_digits: bits & 4 != 0,
+                normalize_numbers: bits & 8 != 0,
+                strip_diacritics: bits & 16 != 0,
+            };
+            for text in texts {
+                assert_eq!(shingle_text(text, norm), whole_string_reference(text, norm), "{text:?} {norm:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn permutation_arithmetic_equals_the_128_bit_reference() {
+        let mut state = 0x9e3779b97f4a7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let edges = [0, 1, 2, MERSENNE - 1, MERSENNE, MERSENNE + 1, u64::MAX, u64::MAX - 1, 1 << 32, (1 << 32) - 1];
+        let mut values: Vec<u64> = edges.to_vec();
+        values.extend((0..300).map(|_| next()));
+        for &a in &values {
+            for &b in &values[..40] {
+                let perms = Permutations::new(&[a], &[b], Hashing::Exact);
+                let dt = Permutations::new(&[a], &[b], Hashing::Datatrove);
+                for &h in &values[..60] {
+                    let hm = h % MERSENNE;
+                    let got = permute_exact(perms.a_lo[0], perms.a_hi[0], perms.b[0], hm & LOW32, hm >> 32);
+                    let want = ((a as u128 * hm as u128 + b as u128) % MERSENNE as u128) as u64;
+                    assert_eq!(got, want, "exact a={a} b={b} h={h}");
+                    let got = permute_datatrove(dt.a_lo[0], dt.a_hi[0], dt.b[0], h & LOW32, h >> 32);
+                    assert_eq!(got, h.wrapping_mul(a).wrapping_add(b) % MERSENNE, "datatrove a={a} b={b} h={h}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn permutations_are_exact_modulo_the_mersenne_prime() {
-        let a = [MERSENNE - 1, 3];
-        let b = [5, MERSENNE - 1];
-        let h = u64::MAX;
-        let mut out = [0; 2];
-        assert!(signature(&[h], &a, &b, Hashing::Exact, &mut out));
-        for j in 0..2 {
-            let expect = ((a[j] as u128 * (h % MERSENNE) as u128 + b[j] as u128) % MERSENNE as u128) as u64;
-            assert_eq!(out[j], expect);
+        let a = [MERSENNE - 1, 3, 7, u64::MAX, 12345, 1 << 60, 99];
+        let b = [5, MERSENNE - 1, 0, u64::MAX, 1, 2, 3];
+        let shingles = [u64::MAX, 0, 42, MERSENNE, 1 << 63];
+        let mut out = [0; 7];
+        assert!(signature(&shingles, &Permutations::new(&a, &b, Hashing::Exact), &mut out));
+        for j in 0..7 {
+            let value = |h: u64| ((a[j] as u128 * (h % MERSENNE) as u128 + b[j] as u128) % MERSENNE as u128) as u64;
+            assert_eq!(out[j], shingles.iter().map(|&h| value(h)).min().unwrap());
         }
-        assert!(signature(&[h], &a, &b, Hashing::Datatrove, &mut out));
-        for j in 0..2 {
-            assert_eq!(out[j], h.wrapping_mul(a[j]).wrapping_add(b[j]) % MERSENNE);
+        assert!(signature(&shingles, &Permutations::new(&a, &b, Hashing::Datatrove), &mut out));
+        for j in 0..7 {
+            let value = |h: u64| h.wrapping_mul(a[j]).wrapping_add(b[j]) % MERSENNE;
+            assert_eq!(out[j], shingles.iter().map(|&h| value(h)).min().unwrap());
         }
-        assert!(!signature(&[], &a, &b, Hashing::Exact, &mut out));
-        // the minimum over shingles, independent of their order
-        let mut x = [0; 2];
-        let mut y = [0; 2];
-        signature(&[1, 2, 3], &a, &b, Hashing::Exact, &mut x);
-        signature(&[3, 1, 2], &a, &b, Hashing::Exact, &mut y);
+        let perms = Permutations::new(&a, &b, Hashing::Exact);
+        assert!(!signature(&[], &perms, &mut out));
+        // the minimum over shingles, independent of their order; the portable loop agrees with the dispatched one
+        let mut x = [0; 7];
+        let mut y = [0; 7];
+        signature(&[1, 2, 3], &perms, &mut x);
+        signature(&[3, 1, 2], &perms, &mut y);
+        assert_eq!(x, y);
+        signature_loop(&[2, 3, 1], &perms, &mut y);
         assert_eq!(x, y);
     }
 
     #[test]
     fn equal_bands_share_keys_and_bands_do_not_collide() {
         let mut keys = [0; 2];
-        band_keys(&[1, 2, 1, 2], 2, &mut keys);
+        band_keys(&[1, 2, 1, 2], 2, &mut Vec::new(), &mut keys);
         assert_ne!(keys[0], keys[1], "band index seeds the key");
         let mut other = [0; 2];
-        band_keys(&[1, 2, 9, 9], 2, &mut other);
+        band_keys(&[1, 2, 9, 9], 2, &mut Vec::new(), &mut other);
         assert_eq!(keys[0], other[0]);
         assert_ne!(keys[1], other[1]);
     }

@@ -42,9 +42,9 @@ fn minhash_signatures<'py>(
     hashing: &str,
 ) -> PyResult<(U64Matrix<'py>, Bound<'py, PyArray1<bool>>, Bound<'py, PyArray1<i64>>, Option<U64Matrix<'py>>)> {
     let (a, b) = (a.as_slice()?, b.as_slice()?);
-    if a.len() != b.len() || band_size == 0 || a.len() % band_size != 0 || ngram_length == 0 {
+    if a.len() != b.len() || a.is_empty() || band_size == 0 || a.len() % band_size != 0 || ngram_length == 0 {
         return Err(PyValueError::new_err(format!(
-            "need as many a as b parameters ({} and {}), a multiple of band_size {band_size} > 0, ngram_length > 0",
+            "need as many a as b parameters ({} and {}), a nonzero multiple of band_size {band_size}, ngram_length > 0",
             a.len(),
             b.len()
         )));
