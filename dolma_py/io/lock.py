@@ -79,6 +79,7 @@ class LocalLock:
         self.command = command
         self.fd: int | None = None
         self.recovered: dict[str, Any] | None = None
+        self.lost: str | None = None  # a flock is never lost while the process lives
 
     def acquire(self) -> None:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -342,7 +343,7 @@ def ensure_held() -> None:
     """Raise `LostLockError` if a run lock this process holds was lost (an S3 lease that could not be renewed):
     another run may own the outputs now, so the caller must not commit anything more."""
     for lock in _TAKEN:
-        if getattr(lock, "lost", None):
+        if lock.lost:
             raise LostLockError(f"{lock.lost}; nothing more was committed; rerun once the other run is done")
 
 

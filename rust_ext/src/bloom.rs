@@ -546,7 +546,9 @@ impl BloomFilter {
     fn prefetch_key(&self, words: &[AtomicU64], hash: u64) {
         match self.layout {
             Layout::Classic => self.for_each_bit(hash, |p| prefetch(&words[(p >> 6) as usize])),
-            Layout::Blocked => prefetch(&words[(block_of(hash, self.num_bits / BLOCK_BITS) * BLOCK_BITS / 64) as usize]),
+            Layout::Blocked => {
+                prefetch(&words[(block_of(hash, self.num_bits / BLOCK_BITS) * BLOCK_BITS / 64) as usize])
+            }
         }
     }
 

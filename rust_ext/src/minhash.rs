@@ -649,6 +649,17 @@ mod tests {
         assert!(shingles("", 1, Hashing::Exact).is_empty());
     }
 
+    /// Every combination of the five normalization flags.
+    fn all_norms() -> impl Iterator<Item = ShingleNorm> {
+        (0..32u8).map(|bits| ShingleNorm {
+            lowercase: bits & 1 != 0,
+            strip_punctuation: bits & 2 != 0,
+            strip_digits: bits & 4 != 0,
+            normalize_numbers: bits & 8 != 0,
+            strip_diacritics: bits & 16 != 0,
+        })
+    }
+
     #[test]
     fn ascii_fast_path_equals_the_char_loop() {
         let texts = [
@@ -661,14 +672,7 @@ mod tests {
             "a1",
             "  trailing  ",
         ];
-        for bits in 0..32u8 {
-            let norm = ShingleNorm {
-                lowercase: bits & 1 != 0,
-                strip_punctuation: bits & 2 != 0,
-                strip_digits: bits & 4 != 0,
-                normalize_numbers: bits & 8 != 0,
-                strip_diacritics: bits & 16 != 0,
-            };
+        for norm in all_norms() {
             for text in texts {
                 let lowered = if norm.lowercase { text.to_ascii_lowercase() } else { text.to_string() };
                 let mut slow = String::new();
@@ -705,14 +709,7 @@ mod tests {
             "한국어 텍스트, 日本語。 “quoted” ‘single’ «guillemets»",
             "Ångström ÅNGSTRÖM ǺǻḀ\u{2028}line\u{a0}nbsp",
         ];
-        for bits in 0..32u8 {
-            let norm = ShingleNorm {
-                lowercase: bits & 1 != 0,
-                strip_punctuation: bits & 2 != 0,
-                strip_digits: bits & 4 != 0,
-                normalize_numbers: bits & 8 != 0,
-                strip_diacritics: bits & 16 != 0,
-            };
+        for norm in all_norms() {
             for text in texts {
                 assert_eq!(shingle_text(text, norm), whole_string_reference(text, norm), "{text:?} {norm:?}");
             }

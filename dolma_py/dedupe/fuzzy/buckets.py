@@ -8,13 +8,14 @@ fraction of values (the estimated Jaccard), checked in blocks. Memory: the parti
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
 
 from dolma_py import _rust
 from dolma_py.dedupe.fuzzy.signatures import partition_bounds
-from dolma_py.dedupe.fuzzy.spec import LINE_BITS, FuzzySpec, read_u64
+from dolma_py.dedupe.fuzzy.spec import FuzzySpec, gather_by_file, read_u64
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import write_bytes
 
@@ -44,18 +45,12 @@ def buckets_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
 
 def verified(spec: FuzzySpec, edges: np.ndarray) -> np.ndarray:
     """Per edge: do the two documents' signatures agree on at least `jaccard_threshold` of their values?"""
-    sigs: dict[int, np.ndarray] = {}
+    @functools.cache
+    def load(index: int) -> np.ndarray:  # memory-mapped, so every block after the first reads it from the cache
+        return read_u64(spec.signature_files(index)[3], spec.num_hashes)
 
     def rows(keys: np.ndarray) -> np.ndarray:
-        files = (keys >> np.uint64(LINE_BITS)).astype(np.int64)
-        lines = (keys & np.uint64((1 << LINE_BITS) - 1)).astype(np.int64)
-        out = np.empty((len(keys), spec.num_hashes), dtype=np.uint64)
-        for index in np.unique(files).tolist():
-            if index not in sigs:
-                sigs[index] = read_u64(spec.signature_files(index)[3], spec.num_hashes)
-            mask = files == index
-            out[mask] = sigs[index][lines[mask]]
-        return out
+        return gather_by_file(keys, load, np.empty((len(keys), spec.num_hashes), dtype=np.uint64))
 
     keep = np.empty(len(edges), dtype=bool)
     threshold = np.float64(spec.jaccard_threshold)

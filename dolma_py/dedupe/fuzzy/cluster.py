@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from dolma_py import _rust
-from dolma_py.dedupe.fuzzy.spec import LINE_BITS, FuzzySpec, read_u64
+from dolma_py.dedupe.fuzzy.spec import FuzzySpec, gather_by_file, read_u64
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import write_bytes
 
@@ -35,12 +35,10 @@ def cluster_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
 
 def longest(spec: FuzzySpec, docs: np.ndarray, roots: np.ndarray) -> np.ndarray:
     """Per document, its cluster's longest document (code points; ties: the first in plan order)."""
-    files = (docs >> np.uint64(LINE_BITS)).astype(np.int64)
-    lines = (docs & np.uint64((1 << LINE_BITS) - 1)).astype(np.int64)
-    lengths = np.empty(len(docs), dtype=np.int64)
-    for index in np.unique(files).tolist():
-        mask = files == index
-        lengths[mask] = np.fromfile(spec.signature_files(index)[1], dtype="<i8")[lines[mask]]
+    def load(index: int) -> np.ndarray:
+        return np.fromfile(spec.signature_files(index)[1], dtype="<i8")
+
+    lengths = gather_by_file(docs, load, np.empty(len(docs), dtype=np.int64))
     order = np.lexsort((docs, -lengths, roots))  # by cluster, then longest first, then plan order
     first_of_cluster = np.ones(len(order), dtype=bool)
     first_of_cluster[1:] = roots[order][1:] != roots[order][:-1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
-from dolma_py.dedupe.fuzzy.spec import LINE_BITS, FuzzySpec, read_u64
+from dolma_py.dedupe.fuzzy.spec import LINE_BITS, FuzzySpec, read_u64, split_doc_keys
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import crash_point, write_bytes
 from dolma_py.io.documents import CODEC_SUFFIX
@@ -28,11 +28,11 @@ def output_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
     low, high = np.uint64(index << LINE_BITS), np.uint64((index + 1) << LINE_BITS)
     start, end = np.searchsorted(table[:, 0], [low, high])
     rows = np.asarray(table[start:end])
-    mask = np.uint64((1 << LINE_BITS) - 1)
+    _, lines_of_rows = split_doc_keys(rows[:, 0])
     clustered = {
-        int(line): (int(cluster), int(size), doc != kept)
+        line: (int(cluster), int(size), doc != kept)
         for line, doc, cluster, kept, size in zip(
-            (rows[:, 0] & mask).tolist(), rows[:, 0].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist(),
+            lines_of_rows.tolist(), rows[:, 0].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist(),
             rows[:, 3].tolist(), strict=True,
         )
     }

@@ -11,6 +11,7 @@ signature of each line, num_hashes uint64); per bucket partition, `buckets/<p>.e
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,6 +118,22 @@ def _codec(value: str | None) -> str | None:
 def doc_keys(index: int, lines: np.ndarray) -> np.ndarray:
     """The doc_keys of 0-based `lines` of plan file `index`."""
     return (np.uint64(index) << np.uint64(LINE_BITS)) | lines.astype(np.uint64)
+
+
+def split_doc_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The plan file indexes and 0-based lines of `keys` (the inverse of `doc_keys`)."""
+    files = (keys >> np.uint64(LINE_BITS)).astype(np.int64)
+    lines = (keys & np.uint64((1 << LINE_BITS) - 1)).astype(np.int64)
+    return files, lines
+
+
+def gather_by_file(keys: np.ndarray, load: Callable[[int], np.ndarray], out: np.ndarray) -> np.ndarray:
+    """Fill `out[i]` with row `line` of `load(file)` for each doc_key `keys[i]`, loading each file's array once."""
+    files, lines = split_doc_keys(keys)
+    for index in np.unique(files).tolist():
+        mask = files == index
+        out[mask] = load(index)[lines[mask]]
+    return out
 
 
 def read_u64(path: str, columns: int) -> np.ndarray:
