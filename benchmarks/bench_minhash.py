@@ -10,6 +10,7 @@ scored against the ground truth (`minhash_quality.py`: recall, precision, S-curv
     python benchmarks/bench_minhash.py --size-mb 30 --processes 2 --repeats 3 [--results benchmarks/results.jsonl]
     python benchmarks/bench_minhash.py --skip-reference --skip-ours --scaling-sizes 250 500 1000 --repeats 1 ...
     python benchmarks/bench_minhash.py --ours-hashing datatrove   # ours with datatrove's exact signatures
+    python benchmarks/bench_minhash.py --skip-reference --ours-verify exact   # ours, pairs verified by exact Jaccard
 
 `--scaling-sizes` runs ours alone on generated corpora of those sizes (no ground truth; each deleted after its
 run) to show docs/s and peak memory against size; it never runs unless asked.
@@ -56,15 +57,17 @@ PLOT = REPO_ROOT / "benchmarks" / "plots" / "minhash_scurve.png"
 DATATROVE_SCRIPT = REPO_ROOT / "benchmarks" / "minhash_datatrove.py"
 
 
-def ours_cmd(processes: int, hashing: str, run_dir: Path) -> list[str]:
-    """`dolma -c cfg.yaml dedupe` with the issue's fuzzy config (and `minhash.hashing`), written into the run
-    directory."""
+def ours_cmd(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    """`dolma -c cfg.yaml dedupe` with the issue's fuzzy config (and `minhash.hashing`, and verification when
+    asked), written into the run directory."""
     minhash = {"attribute_name": ATTRIBUTE, "ngram_length": 5, "num_bands": 14, "band_size": 8, "seed": 1,
-               "hashing": hashing}
+               "hashing": args.ours_hashing}
+    if args.ours_verify != "none":
+        minhash.update(jaccard_threshold=args.ours_jaccard_threshold, jaccard=args.ours_verify)
     config = {
         "documents": [str(run_dir / "documents" / minhash_corpus.SOURCE / "*.jsonl.gz")],
         "dedupe": {"name": EXPERIMENT, "minhash": minhash},
-        "processes": processes,
+        "processes": args.processes,
     }
     path = run_dir / "cfg.yaml"
     path.write_text(json.dumps(config, indent=1))  # JSON is YAML
@@ -140,7 +143,7 @@ def scaling(args: argparse.Namespace, sizes: Sequence[float]) -> None:
         corpus = Corpus(subset, [str(subset / "documents" / minhash_corpus.SOURCE / Path(p).name)
                                  for p in full.files[:k]], *_totals(full.files[:k]))
         print(f"scaling: {k} files, {corpus.docs} docs, {corpus.text_bytes / 1e6:.0f} MB", flush=True)
-        m = measure(f"ours minhash {size:g}mb", lambda d: ours_cmd(args.processes, args.ours_hashing, d), corpus,
+        m = measure(f"ours minhash {size:g}mb", lambda d: ours_cmd(args, d), corpus,
                     repeats=args.repeats, check=attributes_check(corpus, EXPERIMENT))
         print_table([m])
         append_results(argparse.Namespace(**{**vars(args), "size_mb": size}), "minhash-scaling", [m], None,
@@ -158,6 +161,10 @@ def main() -> None:
                         help="datatrove's word splitter (see minhash_datatrove.py); whitespace = same shingles")
     parser.add_argument("--ours-hashing", choices=("xxh3", "datatrove"), default="xxh3",
                         help="our dedupe.minhash.hashing: xxh3 (default) or datatrove (its signatures exactly)")
+    parser.add_argument("--ours-verify", choices=("none", "estimated", "exact"), default="none",
+                        help="our dedupe.minhash.jaccard (verification of candidate pairs), none by default")
+    parser.add_argument("--ours-jaccard-threshold", type=float, default=0.8,
+                        help="our dedupe.minhash.jaccard_threshold when --ours-verify is given")
     parser.add_argument("--scaling-sizes", type=float, nargs="*", default=[],
                         help="also run ours alone on corpora of these sizes (MB), e.g. 250 500 1000")
     parser.add_argument("--plot", type=Path, default=PLOT)
@@ -174,7 +181,7 @@ def main() -> None:
         if not args.skip_reference:
             commands["reference minhash"] = lambda d: reference_cmd(args.processes, args.datatrove_tokenizer, d)
         if not args.skip_ours:
-            commands["ours minhash"] = lambda d: ours_cmd(args.processes, args.ours_hashing, d)
+            commands["ours minhash"] = lambda d: ours_cmd(args, d)
         measured = measure_interleaved(commands, as_corpus(corpus), repeats=args.repeats)
         sides = {name.split()[0]: m for name, m in measured.items()}
         print_table(list(sides.values()))
@@ -182,6 +189,7 @@ def main() -> None:
         quality = evaluate(corpus, sides, args.plot)
         append_results(args, "minhash", list(sides.values()), ratio, seed=args.seed, planted_pairs=corpus.pairs,
                        datatrove_tokenizer=args.datatrove_tokenizer, ours_hashing=args.ours_hashing,
+                       ours_verify=args.ours_verify, ours_jaccard_threshold=args.ours_jaccard_threshold,
                        rayon_num_threads=args.processes,
                        **quality)
     if args.scaling_sizes:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from conftest import read_jsonl, tree_bytes, write_documents
@@ -71,8 +72,16 @@ def planted_corpus(root: Path, files: int = 4, per_file: int = 30, seed: int = 1
 
 
 def fuzzy_args(pattern: str, *extra: str) -> list[str]:
-    return ["dedupe", "--documents", pattern, "--dedupe.name", "fuzzy",
-            "--dedupe.minhash.attribute_name", "minhash_duplicate", *extra]
+    return [
+        "dedupe",
+        "--documents",
+        pattern,
+        "--dedupe.name",
+        "fuzzy",
+        "--dedupe.minhash.attribute_name",
+        "minhash_duplicate",
+        *extra,
+    ]
 
 
 def config_of(flags: list[str]) -> DedupeConfig:
@@ -108,8 +117,11 @@ def test_planted_near_duplicates_are_flagged_and_originals_kept(tmp_path: Path, 
 
 def test_identical_bytes_for_one_two_processes_and_ray(tmp_path: Path, ray_cluster: str) -> None:
     runs = {}
-    for name, extra in (("p1", ["--processes", "1"]), ("p2", ["--processes", "2"]),
-                        ("ray", ["--ray_address", ray_cluster])):
+    for name, extra in (
+        ("p1", ["--processes", "1"]),
+        ("p2", ["--processes", "2"]),
+        ("ray", ["--ray_address", ray_cluster]),
+    ):
         root = tmp_path / name
         pattern, _ = planted_corpus(root, files=3, per_file=20)
         assert cli.main(fuzzy_args(pattern, *extra)) == 0
@@ -138,8 +150,15 @@ def test_sigkill_at_any_stage_then_rerun_equals_uninterrupted(tmp_path: Path, po
     assert runs["killed"] == runs["clean"]
     assert skipped["clean"] == 0
     # the rerun resumes: units finished before the kill are not redone
-    assert skipped["killed"] == {"minhash:signatures_written": 0, "minhash:after_buckets": 3 + 8,
-                                 "minhash:after_cluster": 3 + 8 + 1, "minhash:output_written": 3 + 8 + 1}[point]
+    assert (
+        skipped["killed"]
+        == {
+            "minhash:signatures_written": 0,
+            "minhash:after_buckets": 3 + 8,
+            "minhash:after_cluster": 3 + 8 + 1,
+            "minhash:output_written": 3 + 8 + 1,
+        }[point]
+    )
     assert not any(".inprogress" in name for name in runs["killed"])
 
 
@@ -174,8 +193,11 @@ def test_keep_longest_keeps_the_longest_of_each_cluster(tmp_path: Path) -> None:
     words = vocabulary(3)
     rng = random.Random(3)
     base = " ".join(rng.choice(words) for _ in range(200))
-    rows = [{"id": "short", "text": base}, {"id": "long", "text": base + " " + words[0]},
-            {"id": "tie", "text": base + " " + words[1]}]
+    rows = [
+        {"id": "short", "text": base},
+        {"id": "long", "text": base + " " + words[0]},
+        {"id": "tie", "text": base + " " + words[1]},
+    ]
     write_documents(tmp_path / "documents" / "a.jsonl.gz", rows)
     pattern = str(tmp_path / "documents" / "*.jsonl.gz")
     assert cli.main(fuzzy_args(pattern, "--dedupe.minhash.keep", "longest")) == 0
@@ -198,6 +220,66 @@ def test_jaccard_threshold_drops_candidates_below_it(tmp_path: Path) -> None:
     found = attributes(tmp_path)
     assert found["exact"]["minhash_duplicate"] and not found["near"]["minhash_duplicate"]
     assert "minhash_duplicate_cluster_id" not in found["near"]
+
+
+def shingle_set(text: str, n: int = 5) -> set[str]:
+    words = _rust.minhash_shingle_text(text, DATATROVE_NORM).split()
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def jaccard(a: str, b: str) -> float:
+    x, y = shingle_set(a), shingle_set(b)
+    return len(x & y) / len(x | y)
+
+
+def test_exact_jaccard_of_shingle_sets_equals_the_python_sets() -> None:
+    words = vocabulary(8)
+    rng = random.Random(8)
+    texts = [" ".join(rng.choice(words[:40]) for _ in range(rng.randint(0, 60))) for _ in range(30)]
+    values, counts = _rust.minhash_shingle_sets(texts, ngram_length=5, norm=DATATROVE_NORM)
+    assert counts.tolist() == [len(shingle_set(t)) for t in texts]
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    left = np.array([i for i in range(30) for _ in range(30)], dtype=np.int64)
+    right = np.array([j for _ in range(30) for j in range(30)], dtype=np.int64)
+    got = _rust.minhash_exact_jaccard(values, offsets, left, right)
+    want = [
+        len(shingle_set(texts[i]) & shingle_set(texts[j])) / max(1, len(shingle_set(texts[i]) | shingle_set(texts[j])))
+        for i, j in zip(left, right, strict=True)
+    ]
+    assert got.tolist() == pytest.approx(want, abs=0, rel=0)
+    with pytest.raises(ValueError, match="index 30 sets"):
+        _rust.minhash_exact_jaccard(values, offsets, left[:1], np.array([30], dtype=np.int64))
+
+
+def test_exact_jaccard_threshold_splits_pairs_by_their_true_jaccard(tmp_path: Path) -> None:
+    """Pairs near the threshold, where the 112-value estimate errs by a few hundredths: exact verification keeps
+    exactly the pairs whose shingle sets' Jaccard reaches it."""
+    words = vocabulary(9)
+    rng = random.Random(9)
+    rows, pairs = [], []
+    for k in range(24):
+        base = " ".join(rng.choice(words) for _ in range(400))
+        near = edited(base, 2 + k % 4, rng, words)  # 2-5 of 400 words: Jaccard about 0.88-0.95
+        rows += [{"id": f"o{k}", "text": base}, {"id": f"n{k}", "text": near}]
+        pairs.append((f"n{k}", jaccard(base, near)))
+    write_documents(tmp_path / "documents" / "a.jsonl.gz", rows)
+    pattern = str(tmp_path / "documents" / "*.jsonl.gz")
+    assert cli.main(fuzzy_args(pattern)) == 0
+    assert all(attributes(tmp_path)[doc]["minhash_duplicate"] for doc, _ in pairs)  # every pair is a candidate
+    threshold = sorted(j for _, j in pairs)[len(pairs) // 2]
+    assert (
+        cli.main(
+            fuzzy_args(
+                pattern, "--dedupe.minhash.jaccard_threshold", str(threshold), "--dedupe.minhash.jaccard", "exact"
+            )
+        )
+        == 0
+    )
+    found = attributes(tmp_path)
+    assert {doc for doc, j in pairs if j >= threshold} == {doc for doc, _ in pairs if found[doc]["minhash_duplicate"]}
+    assert cli.main(fuzzy_args(pattern, "--dedupe.minhash.jaccard_threshold", str(threshold))) == 0
+    estimated = {doc for doc, _ in pairs if attributes(tmp_path)[doc]["minhash_duplicate"]}
+    assert estimated != {doc for doc, j in pairs if j >= threshold}  # what exact verification is for
 
 
 def test_bad_line_fails_with_file_line_and_field_unless_skipped(tmp_path: Path) -> None:
@@ -227,6 +309,8 @@ def test_bad_line_fails_with_file_line_and_field_unless_skipped(tmp_path: Path) 
         (["--dedupe.minhash.hashing", "md5"], "'xxh3' or 'datatrove'"),
         (["--dedupe.minhash.band_size", "0"], "band_size' must be >= 1"),
         (["--dedupe.minhash.jaccard_threshold", "1.5"], "jaccard_threshold' must be in [0, 1]"),
+        (["--dedupe.minhash.jaccard", "exact"], "set it"),
+        (["--dedupe.minhash.jaccard_threshold", "0.8", "--dedupe.minhash.jaccard", "cosine"], "'estimated' or 'exact'"),
         (["--dedupe.min_words", "3"], "apply to exact dedupe"),
     ],
 )
@@ -236,13 +320,28 @@ def test_config_errors(tmp_path: Path, extra: list[str], message: str) -> None:
 
 
 def test_exact_modes_refuse_fuzzy_only_normalization_and_need_a_filter() -> None:
-    base = ["--documents", "d/documents/*.gz", "--dedupe.documents.attribute_name", "dup",
-            "--dedupe.documents.key", "$.text"]
+    base = [
+        "--documents",
+        "d/documents/*.gz",
+        "--dedupe.documents.attribute_name",
+        "dup",
+        "--dedupe.documents.key",
+        "$.text",
+    ]
     with pytest.raises(Exception, match="'bloom_filter' is required"):
         config_of(base)
     with pytest.raises(Exception, match="apply to 'dedupe.minhash' only"):
-        config_of([*base, "--bloom_filter.file", "x", "--bloom_filter.size_in_bytes", "64",
-                                         "--dedupe.normalization.strip_diacritics", "true"])
+        config_of(
+            [
+                *base,
+                "--bloom_filter.file",
+                "x",
+                "--bloom_filter.size_in_bytes",
+                "64",
+                "--dedupe.normalization.strip_diacritics",
+                "true",
+            ]
+        )
 
 
 SAMPLES = [
@@ -275,13 +374,21 @@ def test_datatrove_hashing_gives_datatrove_signatures() -> None:
     a, b = (row.reshape(-1) for row in step.parameters)
     for text in [*SAMPLES, " ".join(vocabulary(7)[:300])]:
         words = simplify_text(text).split()
-        grams = [" ".join(words[i:i + 5]) for i in range(len(words) - 4)]
+        grams = [" ".join(words[i : i + 5]) for i in range(len(words) - 4)]
         if not grams:
             continue
         shingles = np.array([xxhash.xxh64_intdigest(gram.encode()) for gram in grams], dtype=np.uint64).reshape(-1, 1)
         theirs = np.concatenate(step.get_signature(shingles))
-        _, has, _, ours = _rust.minhash_signatures([text], ngram_length=5, norm=DATATROVE_NORM, a=a, b=b, band_size=8,
-                                                   keep_signatures=True, hashing="datatrove")
+        _, has, _, ours = _rust.minhash_signatures(
+            [text],
+            ngram_length=5,
+            norm=DATATROVE_NORM,
+            a=a,
+            b=b,
+            band_size=8,
+            keep_signatures=True,
+            hashing="datatrove",
+        )
         assert has[0] and ours[0].tolist() == theirs.tolist()
 
 

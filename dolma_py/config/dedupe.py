@@ -68,7 +68,11 @@ class MinhashDedupeConfig:
     seed: int = option(1, help="seed of the permutations (numpy RandomState, as datatrove draws them)")
     keep: str = option("first", help="which document of a cluster is kept: 'first' (plan order) or 'longest'")
     jaccard_threshold: float | None = option(
-        None, help="verify each candidate pair: join it only if its estimated Jaccard (equal signature values) >= this"
+        None, help="verify each candidate pair: join it only if its Jaccard (see 'jaccard') is >= this"
+    )
+    jaccard: str = option(
+        "estimated", help="how 'jaccard_threshold' measures a pair: 'estimated' (the share of equal signature values) "
+        "or 'exact' (the two documents' shingle sets, stored for the run: about 8 bytes per distinct shingle)"
     )
     partitions: int = option(8, help="bucket partitions (by band key): the buckets stage runs one unit per partition")
     hashing: str = option(
@@ -271,3 +275,7 @@ class DedupeConfig(ExecConfig):
         threshold = minhash.jaccard_threshold
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"'dedupe.minhash.jaccard_threshold' must be in [0, 1], got {threshold}")
+        if minhash.jaccard not in ("estimated", "exact"):
+            raise ValueError(f"'dedupe.minhash.jaccard' must be 'estimated' or 'exact', got {minhash.jaccard!r}")
+        if minhash.jaccard == "exact" and threshold is None:
+            raise ValueError("'dedupe.minhash.jaccard: exact' verifies pairs against 'jaccard_threshold': set it")

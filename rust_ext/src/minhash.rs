@@ -352,6 +352,12 @@ pub fn signature(shingles: &[u64], perms: &Permutations, out: &mut [u64]) -> boo
         return false;
     }
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, the only feature `signature_avx512` is compiled for.
+        unsafe { signature_avx512(shingles, perms, out) };
+        return true;
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only feature `signature_avx2` is compiled for.
         unsafe { signature_avx2(shingles, perms, out) };
@@ -366,6 +372,13 @@ pub fn signature(shingles: &[u64], perms: &Permutations, out: &mut [u64]) -> boo
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn signature_avx2(shingles: &[u64], perms: &Permutations, out: &mut [u64]) {
+    signature_loop(shingles, perms, out)
+}
+
+/// `signature_loop` compiled for AVX-512F (8 permutations per instruction, and an unsigned 64-bit min).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn signature_avx512(shingles: &[u64], perms: &Permutations, out: &mut [u64]) {
     signature_loop(shingles, perms, out)
 }
 
@@ -465,6 +478,60 @@ pub fn batch_signatures<T: AsRef<str> + Sync>(texts: &[T], spec: &MinhashSpec<'_
         lengths: texts.par_iter().map(|t| t.as_ref().chars().count() as i64).collect(),
         has_signature,
         signatures: keep.then_some(signatures),
+    }
+}
+
+/// What shingles are cut from a text: the n-gram length, the normalization and the shingle hash.
+#[derive(Clone, Copy)]
+pub struct ShingleSpec {
+    pub ngram_length: usize,
+    pub norm: ShingleNorm,
+    pub hashing: Hashing,
+}
+
+/// The distinct shingle hashes of each text, sorted, concatenated; and how many each text has. These are the sets
+/// whose exact Jaccard `jaccard_sorted` gives (hash collisions aside, the sets of n-grams themselves).
+pub fn batch_shingle_sets<T: AsRef<str> + Sync>(texts: &[T], spec: ShingleSpec) -> (Vec<u64>, Vec<i64>) {
+    let sets: Vec<Vec<u64>> = texts
+        .par_iter()
+        .map_init(Scratch::default, |scratch, text| {
+            normalize_into(text.as_ref(), spec.norm, &mut scratch.work, &mut scratch.normalized);
+            shingles_into(
+                &scratch.normalized,
+                spec.ngram_length,
+                spec.hashing,
+                &mut scratch.starts,
+                &mut scratch.hashes,
+            );
+            let mut set = scratch.hashes.clone();
+            set.sort_unstable();
+            set.dedup();
+            set
+        })
+        .collect();
+    let counts = sets.iter().map(|set| set.len() as i64).collect();
+    (sets.concat(), counts)
+}
+
+/// The Jaccard index `|a ∩ b| / |a ∪ b|` of two sorted sets without repeats (0 when both are empty).
+pub fn jaccard_sorted(a: &[u64], b: &[u64]) -> f64 {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
     }
 }
 
@@ -630,6 +697,34 @@ mod tests {
         assert_eq!(shingle_text("A1 b, c2", plain), "A b, c");
         assert_eq!(shingle_text("", norm), "");
         assert_eq!(shingle_text("...", norm), "");
+    }
+
+    #[test]
+    fn jaccard_of_sorted_sets_counts_common_over_union() {
+        assert_eq!(jaccard_sorted(&[1, 2, 3, 4], &[3, 4, 5, 6]), 2.0 / 6.0);
+        assert_eq!(jaccard_sorted(&[1, 2], &[1, 2]), 1.0);
+        assert_eq!(jaccard_sorted(&[1], &[2]), 0.0);
+        assert_eq!(jaccard_sorted(&[], &[]), 0.0);
+        assert_eq!(jaccard_sorted(&[], &[7]), 0.0);
+    }
+
+    #[test]
+    fn shingle_sets_are_the_sorted_distinct_shingles_of_each_text() {
+        let norm = ShingleNorm {
+            lowercase: true,
+            strip_punctuation: true,
+            strip_digits: false,
+            normalize_numbers: false,
+            strip_diacritics: false,
+        };
+        let spec = ShingleSpec { ngram_length: 2, norm, hashing: Hashing::Exact };
+        let (values, counts) = batch_shingle_sets(&["a b a b", "", "x y z"], spec);
+        assert_eq!(counts, vec![2, 0, 2]);
+        let mut first = vec![xxh3_64(b"a b"), xxh3_64(b"b a")];
+        first.sort_unstable();
+        let mut third = vec![xxh3_64(b"x y"), xxh3_64(b"y z")];
+        third.sort_unstable();
+        assert_eq!(values, [first, third].concat());
     }
 
     #[test]

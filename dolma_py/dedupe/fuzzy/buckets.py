@@ -2,20 +2,22 @@
 
 The merge (Rust, `_rust.minhash_merge_runs`) memory-maps the runs and holds one record per run in a heap, so it
 streams whatever the partition's size; each document of a bucket is joined to the bucket's first (smallest)
-doc_key. With `jaccard_threshold`, an edge is kept only if the two documents' signatures agree on at least that
-fraction of values (the estimated Jaccard), checked in blocks. Memory: the partition's distinct edges.
+doc_key. With `jaccard_threshold`, an edge is kept only if the two documents' Jaccard is at least that: estimated
+(the fraction of equal signature values) or exact (their stored shingle sets), checked in blocks. Memory: the
+partition's distinct edges, and a block's signatures or shingle sets.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 
 import numpy as np
 
 from dolma_py import _rust
 from dolma_py.dedupe.fuzzy.signatures import partition_bounds
-from dolma_py.dedupe.fuzzy.spec import FuzzySpec, gather_by_file, read_u64
+from dolma_py.dedupe.fuzzy.spec import FuzzySpec, gather_by_file, read_u64, split_doc_keys
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import write_bytes
 
@@ -44,7 +46,18 @@ def buckets_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
 
 
 def verified(spec: FuzzySpec, edges: np.ndarray) -> np.ndarray:
-    """Per edge: do the two documents' signatures agree on at least `jaccard_threshold` of their values?"""
+    """Per edge: is the two documents' Jaccard, estimated or exact, at least `jaccard_threshold`?"""
+    measure = _exact_jaccard(spec) if spec.exact else _estimated_jaccard(spec)
+    keep = np.empty(len(edges), dtype=bool)
+    threshold = np.float64(spec.jaccard_threshold)
+    for start in range(0, len(edges), VERIFY_BLOCK):
+        keep[start : start + VERIFY_BLOCK] = measure(edges[start : start + VERIFY_BLOCK]) >= threshold
+    return keep
+
+
+def _estimated_jaccard(spec: FuzzySpec) -> Callable[[np.ndarray], np.ndarray]:
+    """Per edge of a block: the share of equal values in the two documents' signatures."""
+
     @functools.cache
     def load(index: int) -> np.ndarray:  # memory-mapped, so every block after the first reads it from the cache
         return read_u64(spec.signature_files(index)[3], spec.num_hashes)
@@ -52,13 +65,42 @@ def verified(spec: FuzzySpec, edges: np.ndarray) -> np.ndarray:
     def rows(keys: np.ndarray) -> np.ndarray:
         return gather_by_file(keys, load, np.empty((len(keys), spec.num_hashes), dtype=np.uint64))
 
-    keep = np.empty(len(edges), dtype=bool)
-    threshold = np.float64(spec.jaccard_threshold)
-    for start in range(0, len(edges), VERIFY_BLOCK):
-        block = edges[start:start + VERIFY_BLOCK]
-        agree = (rows(block[:, 0]) == rows(block[:, 1])).mean(axis=1)
-        keep[start:start + VERIFY_BLOCK] = agree >= threshold
-    return keep
+    return lambda block: (rows(block[:, 0]) == rows(block[:, 1])).mean(axis=1)
+
+
+def _exact_jaccard(spec: FuzzySpec) -> Callable[[np.ndarray], np.ndarray]:
+    """Per edge of a block: the exact Jaccard of the two documents' shingle sets (Rust, in parallel)."""
+
+    @functools.cache
+    def load(index: int) -> tuple[np.ndarray, np.ndarray]:  # a file's sets (memory-mapped) and where each starts
+        files = spec.signature_files(index)
+        counts = np.fromfile(files[4], dtype="<i8")
+        return read_u64(files[3], 1).reshape(-1), np.concatenate(([0], np.cumsum(counts)))
+
+    def measure(block: np.ndarray) -> np.ndarray:
+        docs, inverse = np.unique(block, return_inverse=True)
+        values, offsets = shingle_pool(docs, load)
+        sets = inverse.reshape(block.shape).astype(np.int64)
+        return _rust.minhash_exact_jaccard(values, offsets, sets[:, 0].copy(), sets[:, 1].copy())
+
+    return measure
+
+
+def shingle_pool(docs: np.ndarray, load: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """The shingle sets of the sorted doc_keys `docs`, concatenated in that order, and their offsets."""
+    files, lines = split_doc_keys(docs)
+    parts = []
+    for index in np.unique(files).tolist():  # docs are sorted, so each file's docs are one contiguous slice
+        values, offsets = load(index)
+        picked = lines[files == index]
+        starts, sizes = offsets[picked], offsets[picked + 1] - offsets[picked]
+        # positions starts[k] .. starts[k] + sizes[k] of every picked set, in one vectorised gather
+        firsts = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+        parts.append(values[firsts + np.arange(int(sizes.sum()))])
+        parts.append(sizes)
+    values = np.concatenate(parts[0::2]) if parts else np.zeros(0, dtype=np.uint64)
+    sizes = np.concatenate(parts[1::2]) if parts else np.zeros(0, dtype=np.int64)
+    return np.ascontiguousarray(values, dtype=np.uint64), np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
 
 
 def edges_inputs(spec: FuzzySpec, num_files: int) -> tuple[str, ...]:

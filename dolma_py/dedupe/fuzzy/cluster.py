@@ -35,6 +35,7 @@ def cluster_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
 
 def longest(spec: FuzzySpec, docs: np.ndarray, roots: np.ndarray) -> np.ndarray:
     """Per document, its cluster's longest document (code points; ties: the first in plan order)."""
+
     def load(index: int) -> np.ndarray:
         return np.fromfile(spec.signature_files(index)[1], dtype="<i8")
 

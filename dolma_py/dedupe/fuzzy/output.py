@@ -32,8 +32,12 @@ def output_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
     clustered = {
         line: (int(cluster), int(size), doc != kept)
         for line, doc, cluster, kept, size in zip(
-            lines_of_rows.tolist(), rows[:, 0].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist(),
-            rows[:, 3].tolist(), strict=True,
+            lines_of_rows.tolist(),
+            rows[:, 0].tolist(),
+            rows[:, 1].tolist(),
+            rows[:, 2].tolist(),
+            rows[:, 3].tolist(),
+            strict=True,
         )
     }
     name = spec.attribute

@@ -41,8 +41,12 @@ def stage_units(spec: FuzzySpec, units: list[Unit]) -> dict[str, list[Unit]]:
     ]
     cluster = [Unit(key="cluster", inputs=cluster_inputs(spec, len(units)), outputs=(spec.clusters_file,))]
     output = [
-        Unit(key=unit.key, inputs=(*unit.inputs, *spec.signature_files(index)[1:3], spec.clusters_file),
-             outputs=unit.outputs, params=index)
+        Unit(
+            key=unit.key,
+            inputs=(*unit.inputs, *spec.signature_files(index)[1:3], spec.clusters_file),
+            outputs=unit.outputs,
+            params=index,
+        )
         for index, unit in enumerate(units)
     ]
     return {"signatures": signatures, "buckets": buckets, "cluster": cluster, "output": output}
@@ -52,13 +56,18 @@ def run_fuzzy(config: DedupeConfig, units: list[Unit], where: str | None, progre
     """Run the four stages; the summary counts documents once (from the signatures stage)."""
     spec = FuzzySpec.from_config(config, len(units), default_work_dir(where, units))
     stages = stage_units(spec, units)
-    options = ExecOptions(processes=config.processes, ray_address=config.ray_address, overwrite=config.overwrite,
-                          progress=progress)
+    options = ExecOptions(
+        processes=config.processes, ray_address=config.ray_address, overwrite=config.overwrite, progress=progress
+    )
     in_driver = ExecOptions(processes=1, overwrite=config.overwrite, progress=False)
-    functions = {"signatures": signatures_unit, "buckets": buckets_unit, "cluster": cluster_unit,
-                 "output": output_unit}
-    lock = [*(path for unit in units for path in unit.outputs), join(spec.work, "signatures", "x"),
-            join(spec.work, "buckets", "x"), join(spec.work, "x"), *([where] if where else [])]
+    functions = {"signatures": signatures_unit, "buckets": buckets_unit, "cluster": cluster_unit, "output": output_unit}
+    lock = [
+        *(path for unit in units for path in unit.outputs),
+        join(spec.work, "signatures", "x"),
+        join(spec.work, "buckets", "x"),
+        join(spec.work, "x"),
+        *([where] if where else []),
+    ]
     total = sum(len(stage) for stage in stages.values())
     with summarized_run("dedupe", where, lock, total) as summary:
         summary.units_total = 0
@@ -66,11 +75,11 @@ def run_fuzzy(config: DedupeConfig, units: list[Unit], where: str | None, progre
         for name, stage in stages.items():
             if not stage:
                 continue
-            result = run_stage(f"dedupe {name}", stage, partial(functions[name], spec),
-                               in_driver if name == "cluster" else options)
+            result = run_stage(
+                f"dedupe {name}", stage, partial(functions[name], spec), in_driver if name == "cluster" else options
+            )
             summary.include(result, documents=name == "signatures")
             crash_point(f"minhash:after_{name}")  # tests: a kill between stages
             if not result.ok:
                 break
     return summary
-

@@ -24,7 +24,8 @@ def partition_bounds(partitions: int) -> list[int]:
 
 
 def signatures_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
-    """Read the file, sign its documents in Rust batches, write its sorted run, lengths, ids (and signatures)."""
+    """Read the file, sign its documents in Rust batches, write its sorted run, lengths, ids (and what
+    verification reads)."""
     index, path = unit.params, unit.inputs[0]
     a, b = spec.permutations()
     ids: list[str | None] = []
@@ -32,6 +33,8 @@ def signatures_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
     keys: list[np.ndarray] = []
     docs: list[np.ndarray] = []
     sigs: list[np.ndarray] = []
+    shingles: list[np.ndarray] = []
+    shingle_counts: list[np.ndarray] = []
     documents = bad_lines = signed = 0
     for batch in text_batches(path, spec.batch_size, spec.input_codec):
         if batch.bad and not spec.skip_bad_lines:
@@ -41,9 +44,23 @@ def signatures_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
             raise DataError(path, offset + 1, f"fuzzy dedupe takes files of at most 2^{LINE_BITS} lines; split it")
         ids.extend(batch.ids)
         band_keys, has, text_lengths, signatures = _rust.minhash_signatures(
-            batch.texts, ngram_length=spec.ngram_length, norm=spec.norm, a=a, b=b, band_size=spec.band_size,
-            keep_signatures=spec.verify, hashing=spec.hashing,
+            batch.texts,
+            ngram_length=spec.ngram_length,
+            norm=spec.norm,
+            a=a,
+            b=b,
+            band_size=spec.band_size,
+            keep_signatures=spec.verify and not spec.exact,
+            hashing=spec.hashing,
         )
+        if spec.exact:
+            values, counts = _rust.minhash_shingle_sets(
+                batch.texts, ngram_length=spec.ngram_length, norm=spec.norm, hashing=spec.hashing
+            )
+            line_counts = np.zeros(len(batch.ids), dtype=np.int64)
+            line_counts[batch.doc_lines] = counts
+            shingles.append(values)
+            shingle_counts.append(line_counts)
         line_lengths = np.full(len(batch.ids), -1, dtype=np.int64)
         line_lengths[batch.doc_lines] = text_lengths
         lengths.append(line_lengths)
@@ -67,7 +84,10 @@ def signatures_unit(spec: FuzzySpec, unit: Unit) -> UnitResult:
     write_bytes(outputs[0], records.tobytes(), compress=False)
     write_bytes(outputs[1], _concat(lengths, np.int64).astype("<i8").tobytes(), compress=False)
     write_bytes(outputs[2], orjson.dumps(ids), compress=False)
-    if spec.verify:
+    if spec.exact:
+        write_bytes(outputs[3], _concat(shingles, np.uint64).astype("<u8").tobytes(), compress=False)
+        write_bytes(outputs[4], _concat(shingle_counts, np.int64).astype("<i8").tobytes(), compress=False)
+    elif spec.verify:
         all_sigs = np.concatenate(sigs) if sigs else np.zeros((0, spec.num_hashes), dtype=np.uint64)
         write_bytes(outputs[3], all_sigs.astype("<u8").tobytes(), compress=False)
     crash_point("minhash:signatures_written")  # tests: a kill between a unit's outputs and its marker

@@ -3,9 +3,11 @@
 A document's key is `file_index << 32 | line_index` (its file's position in the sorted plan, its 0-based line), so
 sorting keys is plan order. Work files live under `<work>/` (an underscore directory, never data): per document
 file, `signatures/<index>.runs` (sorted `(band_key, doc_key)` records, 16 little-endian bytes each),
-`.lengths` (int64 code points per line, -1 for a bad line), `.ids.json` and, with verification, `.sigs` (the full
-signature of each line, num_hashes uint64); per bucket partition, `buckets/<p>.edges` (sorted distinct
-`(doc, first)` uint64 pairs); and `clusters.bin` (rows of `doc, cluster_id, kept, size`, uint64, sorted by doc).
+`.lengths` (int64 code points per line, -1 for a bad line), `.ids.json` and, with estimated verification, `.sigs`
+(the full signature of each line, num_hashes uint64) or, with exact verification, `.shingles` (each line's sorted
+distinct shingle hashes, uint64, concatenated) and `.shingle_counts` (int64 per line); per bucket partition,
+`buckets/<p>.edges` (sorted distinct `(doc, first)` uint64 pairs); and `clusters.bin` (rows of
+`doc, cluster_id, kept, size`, uint64, sorted by doc).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class FuzzySpec:
     hashing: str
     keep: str
     jaccard_threshold: float | None
+    jaccard: str
     partitions: int
     work: str
     batch_size: int
@@ -55,11 +58,16 @@ class FuzzySpec:
         minhash = config.dedupe.minhash
         assert minhash is not None
         norm = config.dedupe.text_normalization
-        work = join(config.work_dir.output, "_minhash", config.dedupe.experiment) if config.work_dir.output \
+        work = (
+            join(config.work_dir.output, "_minhash", config.dedupe.experiment)
+            if config.work_dir.output
             else default_work
+        )
         if is_s3(work):
-            raise ConfigError(f"fuzzy dedupe memory-maps its work files, which cannot live on S3 ({work}); set "
-                              "work_dir.output to a local or shared directory")
+            raise ConfigError(
+                f"fuzzy dedupe memory-maps its work files, which cannot live on S3 ({work}); set "
+                "work_dir.output to a local or shared directory"
+            )
         if num_files > MAX_FILES:
             raise ConfigError(f"fuzzy dedupe takes at most {MAX_FILES} document files, got {num_files}")
         return cls(
@@ -68,11 +76,17 @@ class FuzzySpec:
             num_bands=minhash.num_bands,
             band_size=minhash.band_size,
             seed=minhash.seed,
-            norm=(norm.lowercase, norm.strip_punctuation, norm.strip_digits, norm.normalize_numbers,
-                  norm.strip_diacritics),
+            norm=(
+                norm.lowercase,
+                norm.strip_punctuation,
+                norm.strip_digits,
+                norm.normalize_numbers,
+                norm.strip_diacritics,
+            ),
             hashing=minhash.hashing,
             keep=minhash.keep,
             jaccard_threshold=minhash.jaccard_threshold,
+            jaccard=minhash.jaccard,
             partitions=minhash.partitions,
             work=os.path.abspath(work),
             batch_size=config.batch_size,
@@ -89,6 +103,11 @@ class FuzzySpec:
     def verify(self) -> bool:
         return self.jaccard_threshold is not None
 
+    @property
+    def exact(self) -> bool:
+        """Candidate pairs are verified by the exact Jaccard of their shingle sets."""
+        return self.verify and self.jaccard == "exact"
+
     def permutations(self) -> tuple[np.ndarray, np.ndarray]:
         """`a` in [1, p) and `b` in [0, p), drawn as datatrove draws them (numpy RandomState(seed))."""
         prime = np.uint64((1 << 61) - 1)
@@ -98,9 +117,12 @@ class FuzzySpec:
         return a, b
 
     def signature_files(self, index: int) -> tuple[str, ...]:
-        """The signatures stage's outputs for plan file `index`: runs, lengths, ids (and full signatures)."""
+        """The signatures stage's outputs for plan file `index`: runs, lengths, ids (and what verification reads:
+        the full signatures, or the shingle sets and their sizes)."""
         base = join(self.work, "signatures", f"{index:07d}")
         files = (f"{base}.runs", f"{base}.lengths", f"{base}.ids.json")
+        if self.exact:
+            return (*files, f"{base}.shingles", f"{base}.shingle_counts")
         return (*files, f"{base}.sigs") if self.verify else files
 
     def edges_file(self, partition: int) -> str:

@@ -8,9 +8,12 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 use super::text::Texts;
-use crate::minhash::{self, Clusters, Hashing, MinhashSpec, RunSlice, ShingleNorm};
+use rayon::prelude::*;
+
+use crate::minhash::{self, Clusters, Hashing, MinhashSpec, RunSlice, ShingleNorm, ShingleSpec};
 
 type U64Matrix<'py> = Bound<'py, PyArray2<u64>>;
+type ShingleSets<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<i64>>);
 
 fn shingle_norm(flags: (bool, bool, bool, bool, bool)) -> ShingleNorm {
     let (lowercase, strip_punctuation, strip_digits, normalize_numbers, strip_diacritics) = flags;
@@ -49,8 +52,7 @@ fn minhash_signatures<'py>(
             b.len()
         )));
     }
-    let hashing = Hashing::parse(hashing)
-        .ok_or_else(|| PyValueError::new_err(format!("hashing must be 'xxh3' or 'datatrove', got {hashing:?}")))?;
+    let hashing = parse_hashing(hashing)?;
     let spec = MinhashSpec { ngram_length, hashing, norm: shingle_norm(norm), a, b, band_size };
     let strs = texts.as_strs();
     let out = py.allow_threads(|| minhash::batch_signatures(&strs, &spec, keep_signatures));
@@ -66,6 +68,55 @@ fn minhash_signatures<'py>(
 #[pyfunction]
 fn minhash_shingle_text(text: &str, norm: (bool, bool, bool, bool, bool)) -> String {
     minhash::shingle_text(text, shingle_norm(norm))
+}
+
+fn parse_hashing(hashing: &str) -> PyResult<Hashing> {
+    Hashing::parse(hashing)
+        .ok_or_else(|| PyValueError::new_err(format!("hashing must be 'xxh3' or 'datatrove', got {hashing:?}")))
+}
+
+/// `(values, counts)`: the sorted distinct shingle hashes of each of `texts`, concatenated, and how many each has.
+#[pyfunction]
+#[pyo3(signature = (texts, *, ngram_length, norm, hashing = "xxh3"))]
+fn minhash_shingle_sets<'py>(
+    py: Python<'py>,
+    texts: Texts<'py>,
+    ngram_length: usize,
+    norm: (bool, bool, bool, bool, bool),
+    hashing: &str,
+) -> PyResult<ShingleSets<'py>> {
+    if ngram_length == 0 {
+        return Err(PyValueError::new_err("ngram_length must be > 0"));
+    }
+    let spec = ShingleSpec { ngram_length, norm: shingle_norm(norm), hashing: parse_hashing(hashing)? };
+    let strs = texts.as_strs();
+    let (values, counts) = py.allow_threads(|| minhash::batch_shingle_sets(&strs, spec));
+    Ok((values.into_pyarray(py), counts.into_pyarray(py)))
+}
+
+/// The exact Jaccard of each pair of sets `(left[i], right[i])`, set `k` being `values[offsets[k]..offsets[k + 1]]`.
+#[pyfunction]
+fn minhash_exact_jaccard<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray1<'py, u64>,
+    offsets: PyReadonlyArray1<'py, i64>,
+    left: PyReadonlyArray1<'py, i64>,
+    right: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (values, offsets, left, right) = (values.as_slice()?, offsets.as_slice()?, left.as_slice()?, right.as_slice()?);
+    let sets = offsets.len().saturating_sub(1) as i64;
+    let valid = |k: &i64| (0..sets).contains(k);
+    if left.len() != right.len() || !left.iter().chain(right).all(valid) {
+        return Err(PyValueError::new_err(format!("left and right must be equally long and index {sets} sets")));
+    }
+    if offsets.windows(2).any(|w| w[0] > w[1] || w[0] < 0) || offsets.last().is_some_and(|&e| e as usize > values.len())
+    {
+        return Err(PyValueError::new_err("offsets must be non-decreasing and within values"));
+    }
+    let set = |k: i64| &values[offsets[k as usize] as usize..offsets[k as usize + 1] as usize];
+    let out: Vec<f64> = py
+        .allow_threads(|| left.par_iter().zip(right).map(|(&l, &r)| minhash::jaccard_sorted(set(l), set(r))).collect());
+    Ok(out.into_pyarray(py))
 }
 
 /// Distinct sorted candidate edges `[doc, first]` of the runs `paths[i]` records `starts[i]..ends[i]`.
@@ -131,5 +182,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyClusters>()?;
     m.add_function(wrap_pyfunction!(minhash_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(minhash_shingle_text, m)?)?;
+    m.add_function(wrap_pyfunction!(minhash_shingle_sets, m)?)?;
+    m.add_function(wrap_pyfunction!(minhash_exact_jaccard, m)?)?;
     m.add_function(wrap_pyfunction!(minhash_merge_runs, m)?)
 }
