@@ -103,8 +103,10 @@ impl Layout {
 
 /// Batches at least this large are split across the rayon pool for `contains` / `insert`.
 const PARALLEL_MIN_BATCH: usize = 1 << 16;
-/// How many keys ahead the batch loops prefetch bit words.
-const PREFETCH_DISTANCE: usize = 8;
+/// How many keys ahead the batch loops prefetch bit words: enough misses in flight to cover this VM's memory
+/// latency (one thread, 3M random keys into a 128 MiB blocked filter: 32 ns per key at 8 ahead, 27 at 24 or
+/// more); a power of two, so the prefetch ring's index is a mask.
+const PREFETCH_DISTANCE: usize = 32;
 
 #[derive(Debug)]
 pub enum BloomError {
