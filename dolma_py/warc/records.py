@@ -1,7 +1,8 @@
 """fastwarc over batches of well-framed records: the fields a document needs, one `Record` per WARC record.
 
 Each batch (records `framing.Framer` found well framed) is parsed in one `ArchiveIterator` pass with HTTP headers
-parsed and chunked transfer encoding decoded (dolma leaves the chunk sizes in the text). Offsets are mapped back
+parsed. A body sent with chunked transfer encoding is decoded here (fastwarc does not, so dolma leaves the chunk
+sizes in the HTML and its text); one that is not valid chunked encoding is kept as it is. Offsets are mapped back
 to the records' positions in the file.
 """
 
@@ -11,6 +12,7 @@ import datetime
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dolma_py.warc.framing import RawRecord
 
@@ -36,6 +38,38 @@ class Record:
     http_ok: bool
 
 
+def dechunk(body: bytes) -> bytes | None:
+    """The payload of a chunked transfer-encoded body; None when `body` is not valid chunked encoding."""
+    out = []
+    at = 0
+    while True:
+        end = body.find(b"\r\n", at)
+        if end < 0:
+            return None
+        size_field = body[at:end].split(b";", 1)[0].strip()
+        try:
+            size = int(size_field, 16)
+        except ValueError:
+            return None
+        if size == 0:
+            return b"".join(out)
+        start = end + 2
+        if start + size > len(body):
+            return None
+        out.append(body[start : start + size])
+        at = start + size
+        if body[at : at + 2] == b"\r\n":
+            at += 2
+
+
+def _body(record: Any, http: Any) -> bytes:
+    body = record.reader.read()
+    if http is not None and "chunked" in (http.get("Transfer-Encoding") or "").lower():
+        decoded = dechunk(body)
+        return body if decoded is None else decoded
+    return body
+
+
 def _kind_names() -> dict[int, str]:
     from fastwarc.warc import WarcRecordType
 
@@ -57,7 +91,7 @@ def parse_batch(batch: Sequence[RawRecord]) -> Iterator[Record]:
         starts[position] = raw.offset
         position += len(raw.data)
     stream = io.BytesIO(b"".join(raw.data for raw in batch))
-    for record in ArchiveIterator(stream, parse_http=True, auto_decode="transfer"):
+    for record in ArchiveIterator(stream, parse_http=True):
         kind = _NAMES.get(int(record.record_type), "unknown")
         headers = record.headers
         http = record.http_headers if record.is_http else None
@@ -80,6 +114,6 @@ def parse_batch(batch: Sequence[RawRecord]) -> Iterator[Record]:
             date=date,
             http_status=http.status_code if http is not None else None,
             http_charset=record.http_charset if http is not None else None,
-            body=record.reader.read() if kind in ("response", "resource") else b"",
+            body=_body(record, http) if kind in ("response", "resource") else b"",
             http_ok=http_ok,
         )
