@@ -33,6 +33,7 @@ CASES: dict[str, dict] = {
     "default": {},
     "taggers": {"pre": {"taggers": ["cc_re"]}, "post": {"taggers": ["char_length_v1"]}, "store_html_in_metadata": True},
     "pre_skip": {"pre": {"taggers": ["cc_re"], "skip": True}},
+    "trafilatura": {"linearizer": "trafilatura"},
 }
 
 _PAGE = "<html><head>{head}<title>{title}</title></head><body><h1>{title}</h1><p>{text}</p><p>{more}</p></body></html>"

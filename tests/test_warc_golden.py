@@ -58,7 +58,7 @@ def test_same_documents_as_dolma(tmp_path: Path, name: str) -> None:
             if mine["metadata"]["warc_url"] == CHUNKED_URL:
                 differing += 1
                 assert ref["text"] != mine["text"]
-                assert mine["text"].startswith("Chunked\n\nCafé déjà vu") and "\r" not in mine["text"]
+                assert "Café déjà vu" in mine["text"] and "\r" not in mine["text"] and "\n61\n" not in mine["text"]
                 if "html" in ref["metadata"]:
                     assert ref["metadata"].pop("html").startswith("61\r\n<html>")
                     assert mine["metadata"].pop("html").startswith("<html>")
