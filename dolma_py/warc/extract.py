@@ -302,8 +302,8 @@ def extract_file(job: WarcJob, unit: Unit) -> UnitResult:
             raise DataError(
                 source,
                 None,
-                f"compressed stream is truncated or corrupt at uncompressed offset {framer.offset} "
-                f"(the record starting there): {err}; no output written",
+                f"compressed stream is truncated or corrupt after uncompressed offset {framer.decompressed}, in "
+                f"the record at offset {framer.offset}: {err}; no output written",
             ) from None
         if batch:
             _extract_batch(job, state, batch, sink)

@@ -8,7 +8,8 @@ spec requires. A malformed record is reported with its offset and the stream is 
 line starting `WARC/1.`. A record longer than `max_record_bytes` is read past in bounded pieces, never held.
 
 Offsets are positions in the uncompressed stream, as fastwarc's `stream_pos` (dolma's `uncompressed_offset`).
-A truncated or corrupt compressed stream raises from the decompressor; `Framer.offset` then says where.
+A truncated or corrupt compressed stream raises from the decompressor; `Framer.offset` (the record being read)
+and `Framer.decompressed` (the bytes the stream gave before it failed) then say where.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-READ_SIZE = 1 << 20
+READ_SIZE = 256 << 10
 MAX_HEADER_BYTES = 1 << 20
 """A WARC header block longer than this is malformed (real ones are well under 4 KiB)."""
 _CONTENT_LENGTH = re.compile(rb"\r?\ncontent-length:[ \t]*([^\r\n]*)", re.IGNORECASE)
@@ -55,8 +56,8 @@ Framed = RawRecord | Malformed | TooLarge
 
 
 class Framer:
-    """Iterates the records of `stream` (already decompressed). `offset` is the position of the record being read,
-    so an exception from the decompressor can be reported with it."""
+    """Iterates the records of `stream` (already decompressed). `offset` is the position of the record being read
+    and `decompressed` the bytes read so far, so an exception from the decompressor can be located."""
 
     def __init__(self, stream: IO[bytes], max_record_bytes: int) -> None:
         self._stream = stream
@@ -66,6 +67,7 @@ class Framer:
         self._pos = 0  # stream offset of self._buf[self._at]
         self._eof = False
         self.offset = 0
+        self.decompressed = 0
 
     def _available(self) -> int:
         return len(self._buf) - self._at
@@ -83,6 +85,7 @@ class Framer:
                 break
             chunks.append(chunk)
             have += len(chunk)
+            self.decompressed += len(chunk)
         self._buf, self._at = b"".join(chunks), 0
         return have >= size
 
