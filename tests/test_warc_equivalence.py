@@ -42,8 +42,14 @@ def _bodies() -> list[tuple[bytes, str | None]]:
         body = html.encode(codec, errors="xmlcharrefreplace")
         header = (codec, None, "utf-8")[index % 3]
         out.append((body, header))
-    out += [(b"\xef\xbb\xbf<p>BOM caf\xc3\xa9</p>", None), (b"plain ascii", None), (b"<p>caf\xe9</p>", "utf-8"),
-            (b"<meta charset='utf-16'><p>ascii body</p>", None), (b"  ", None), (bytes(range(256)), None)]
+    out += [
+        (b"\xef\xbb\xbf<p>BOM caf\xc3\xa9</p>", None),
+        (b"plain ascii", None),
+        (b"<p>caf\xe9</p>", "utf-8"),
+        (b"<meta charset='utf-16'><p>ascii body</p>", None),
+        (b"  ", None),
+        (bytes(range(256)), None),
+    ]
     return out
 
 
@@ -58,11 +64,26 @@ def _date_strings() -> list[str]:
     out = []
     for _ in range(400):
         moment = datetime.datetime(2000, 1, 1) + datetime.timedelta(seconds=rng.randrange(30 * 365 * 86400))
-        shape = rng.choice(("%a, %d %b %Y %H:%M:%S GMT", "%a, %d %b %Y %H:%M:%S UTC", "%Y-%m-%dT%H:%M:%SZ",
-                            "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %d %H:%M:%S %Y", "%a, %d %b %Y %H:%M:%S +0200"))
+        shape = rng.choice(
+            (
+                "%a, %d %b %Y %H:%M:%S GMT",
+                "%a, %d %b %Y %H:%M:%S UTC",
+                "%Y-%m-%dT%H:%M:%SZ",
+                "%A, %d-%b-%y %H:%M:%S GMT",
+                "%a %b %d %H:%M:%S %Y",
+                "%a, %d %b %Y %H:%M:%S +0200",
+            )
+        )
         out.append(moment.strftime(shape))
-    return out + ["Wed, 01 Oct 2024 10:00:00 GMT", "Tue, 31 Feb 2024 10:00:00 GMT", "tue, 01 oct 2024 10:00:00 gmt",
-                  "Tue, 01 Oct 0999 10:00:00 GMT", "Tue, 01 Oct 2024 25:00:00 GMT", "garbage", ""]
+    return out + [
+        "Wed, 01 Oct 2024 10:00:00 GMT",
+        "Tue, 31 Feb 2024 10:00:00 GMT",
+        "tue, 01 oct 2024 10:00:00 gmt",
+        "Tue, 01 Oct 0999 10:00:00 GMT",
+        "Tue, 01 Oct 2024 25:00:00 GMT",
+        "garbage",
+        "",
+    ]
 
 
 def test_parse_date_equals_dateparser() -> None:
@@ -76,3 +97,22 @@ def test_dechunk() -> None:
     assert dechunk(b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n") == b"hello world"
     assert dechunk(b"<html>not chunked</html>") is None
     assert dechunk(b"ff\r\nshort\r\n") is None
+
+
+def test_plain_url_shortcut_equals_w3lib_and_url_normalize() -> None:
+    from dolma_py.warc.urls import _EDGES, _plain, normalize_url, normalize_url_slowly
+
+    rng = random.Random(1)
+    path_chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._/"
+    shortcut = 0
+    for _ in range(4000):
+        labels = ("".join(rng.choice("abcXYZ019-") for _ in range(rng.randint(1, 8))) for _ in range(rng.randint(1, 4)))
+        host = rng.choice(("", "www.", "WWW2.", "www10.", "xn--bcher-kva.")) + ".".join(labels)
+        path = "".join(rng.choice(path_chars) for _ in range(rng.randint(0, 20)))
+        url = rng.choice(("http", "https", "HTTP")) + "://" + host + ("/" if rng.random() < 0.8 else "") + path
+        url = rng.choice(("", "<", "'")) + url + rng.choice(("", "/", "//", "'", ">", "?b=2&a=1", "#x"))
+        if _plain(_EDGES.sub("", url)) is None:
+            continue
+        shortcut += 1
+        assert normalize_url(url) == normalize_url_slowly(url), url
+    assert shortcut > 500

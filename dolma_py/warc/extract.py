@@ -49,6 +49,8 @@ MAX_LISTED = 1000
 """Malformed records listed per file in the run summary (all are counted)."""
 SOURCE_VERSION = "v0"
 """dolma 1.2.1 writes this `version` on every document."""
+_NO_DOCUMENT = frozenset(("request", "metadata", "revisit", "conversion", "continuation"))
+"""WARC-Types counted and skipped as framed, without parsing (dolma reads only warcinfo, response, resource)."""
 _READ_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, IsalError, zstandard.ZstdError)
 
 
@@ -289,6 +291,10 @@ def extract_file(job: WarcJob, unit: Unit) -> UnitResult:
         try:
             for item in framer:
                 if isinstance(item, RawRecord):
+                    if item.kind in _NO_DOCUMENT:
+                        state.counters["records"] += 1
+                        state.counters[f"skipped_{item.kind}"] += 1
+                        continue
                     batch.append(item)
                     size += len(item.data)
                     if len(batch) >= job.batch_size or size >= BATCH_BYTES:

@@ -23,6 +23,7 @@ READ_SIZE = 256 << 10
 MAX_HEADER_BYTES = 1 << 20
 """A WARC header block longer than this is malformed (real ones are well under 4 KiB)."""
 _CONTENT_LENGTH = re.compile(rb"\r?\ncontent-length:[ \t]*([^\r\n]*)", re.IGNORECASE)
+_WARC_TYPE = re.compile(rb"\r?\nwarc-type:[ \t]*([^\r\n]*)", re.IGNORECASE)
 _RECORD_START = re.compile(rb"(?:^|\n)WARC/1\.")
 _HEADER_END = b"\r\n\r\n"
 _TRAILER = b"\r\n\r\n"
@@ -30,10 +31,12 @@ _TRAILER = b"\r\n\r\n"
 
 @dataclass(slots=True)
 class RawRecord:
-    """One well-framed record: its offset in the uncompressed stream and its bytes (headers, block, trailer)."""
+    """One well-framed record: its offset in the uncompressed stream, its bytes (headers, block, trailer) and its
+    WARC-Type, lowercased ("" if absent), so records no document comes from need not be parsed."""
 
     offset: int
     data: bytes
+    kind: str
 
 
 @dataclass(slots=True)
@@ -173,5 +176,7 @@ class Framer:
                 yield Malformed(self._pos, f"record {why} (Content-Length {size})")
                 self._resync()
                 continue
-            yield RawRecord(self._pos, self._buf[self._at : self._at + total])
+            kind = _WARC_TYPE.search(self._buf, self._at, self._at + header_end)
+            name = kind.group(1).strip().lower().decode("latin-1") if kind else ""
+            yield RawRecord(self._pos, self._buf[self._at : self._at + total], name)
             self._consume(total)

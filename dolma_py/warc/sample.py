@@ -42,6 +42,8 @@ _CHARSETS = (
     ("windows-1251", _CYRILLIC),
     ("shift_jis", _JAPANESE),
 )
+_CHARSET_WEIGHTS = (45, 40, 5, 4, 3, 3)
+"""UTF-8 for 85% of pages, legacy codecs for the rest (UTF-8 is ~98% of the web; legacy pages are overweighted)."""
 _NAV = ("Home", "About", "Contact", "Blog", "Archive", "Login", "Sign up", "Privacy", "Terms", "Sitemap")
 _LICENSES = ("by", "by-sa", "by-nc", "by-nc-sa", "by-nd")
 _PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
@@ -208,6 +210,8 @@ def _response(writer: _WarcWriter, rng: random.Random, when: datetime, index: in
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     host = f"{rng.choice(('www.', '', 'www2.', 'blog.'))}site{rng.randint(1, 400)}.{rng.choice(('com', 'org', 'de'))}"
     url = f"http{rng.choice(('', 's'))}://{host}/{rng.choice(_WORDS)}/{index}{rng.choice(('', '/', '.html'))}"
+    if rng.random() < 0.25:
+        url += f"?id={rng.randint(1, 9999)}&ref={rng.choice(_WORDS)}"
     http_date = (when - timedelta(seconds=rng.randint(0, 5))).strftime("%a, %d %b %Y %H:%M:%S GMT")
     request = f"GET /{index} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: sample\r\n\r\n".encode()
     common = [("WARC-Date", stamp), ("WARC-Target-URI", url)]
@@ -231,8 +235,8 @@ def _response(writer: _WarcWriter, rng: random.Random, when: datetime, index: in
         )
         kind = "revisit"
     else:
-        status, codec, extra, declare = "200 OK", *rng.choice(_CHARSETS), rng.random()
-        page = _Page(codec, extra, rng)
+        (codec, extra), declare = rng.choices(_CHARSETS, weights=_CHARSET_WEIGHTS)[0], rng.random()
+        page, status = _Page(codec, extra, rng), "200 OK"
         if roll < 0.08:
             status, body, ctype = "200 OK", rng.choice((_PNG, _PDF)), rng.choice(("image/png", "application/pdf"))
             kind = "binary"
@@ -246,9 +250,9 @@ def _response(writer: _WarcWriter, rng: random.Random, when: datetime, index: in
                 status, kind = "404 Not Found", "not_found"
             else:
                 kind = "html"
-            html = _html(page, meta_charset=0.45 <= declare < 0.75, license_link=rng.random() < 0.1)
+            html = _html(page, meta_charset=0.5 <= declare < 0.8, license_link=rng.random() < 0.1)
             body = html.encode(codec, errors="xmlcharrefreplace")
-            ctype = f"text/html; charset={codec}" if declare < 0.45 else "text/html"
+            ctype = f"text/html; charset={codec}" if declare < 0.5 else "text/html"
         headers.append(("Content-Type", ctype))
         if kind == "html" and rng.random() < 0.005:
             body = _chunked(body, rng)
