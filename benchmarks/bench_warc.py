@@ -60,18 +60,29 @@ def ensure_warc_corpus(size_mb: float) -> Corpus:
             meta = {"files": files, "docs": docs, "records_bytes": records_bytes}
             (staging / "corpus.json").write_text(json.dumps(meta))
     meta = json.loads(meta_path.read_text())
-    return Corpus(root, [str(root / "documents" / name) for name in meta["files"]], meta["docs"],
-                  meta["records_bytes"])
+    return Corpus(root, [str(root / "documents" / name) for name in meta["files"]], meta["docs"], meta["records_bytes"])
 
 
 def warc_command(processes: int, ours: bool, run_dir: Path) -> list[str]:
     """dolma's `warc` flags, reading the run directory's `documents` link."""
-    return [*dolma_command(ours), "warc", "--documents", str(run_dir / "documents" / "*.warc.gz"),
-            "--destination", str(run_dir / "out"), "--source_name", "cc", "--processes", str(processes)]
+    return [
+        *dolma_command(ours),
+        "warc",
+        "--documents",
+        str(run_dir / "documents" / "*.warc.gz"),
+        "--destination",
+        str(run_dir / "out"),
+        "--source_name",
+        "cc",
+        "--processes",
+        str(processes),
+    ]
 
 
 def _outputs(run_dir: Path) -> dict[str, list[dict]]:
-    return {path.name: [json.loads(line) for line in gzip.open(path)] for path in sorted((run_dir / "out").glob("*.gz"))}
+    return {
+        path.name: [json.loads(line) for line in gzip.open(path)] for path in sorted((run_dir / "out").glob("*.gz"))
+    }
 
 
 def compare(reference: Path, ours: Path) -> dict[str, float]:
@@ -93,9 +104,14 @@ def compare(reference: Path, ours: Path) -> dict[str, float]:
             same_text += ref["text"] == doc["text"]
             skip = ("added", "text")
             other_fields_differ += {k: v for k, v in ref.items() if k not in skip} != {
-                k: v for k, v in doc.items() if k not in skip}
-    return {"docs_compared": compared, "text_match": round(same_text / compared, 5),
-            "docs_with_other_fields_differing": other_fields_differ, "docs_only_ours": only_ours}
+                k: v for k, v in doc.items() if k not in skip
+            }
+    return {
+        "docs_compared": compared,
+        "text_match": round(same_text / compared, 5),
+        "docs_with_other_fields_differing": other_fields_differ,
+        "docs_only_ours": only_ours,
+    }
 
 
 def robustness(processes: int) -> dict[str, dict]:
@@ -115,8 +131,12 @@ def robustness(processes: int) -> dict[str, dict]:
         written = sorted((run_dir / "out").glob("*.jsonl.gz")) if (run_dir / "out").exists() else []
         docs = sum(1 for path in written for _ in gzip.open(path))
         last = [line for line in done.stderr.splitlines() if "Error" in line or "failed" in line][-1:]
-        outcome[side] = {"returncode": done.returncode, "files_written": [p.name for p in written], "documents": docs,
-                         "error": last[0][:300] if last else None}
+        outcome[side] = {
+            "returncode": done.returncode,
+            "files_written": [p.name for p in written],
+            "documents": docs,
+            "error": last[0][:300] if last else None,
+        }
         print(f"robustness {side}: {outcome[side]}")
     return outcome
 
@@ -141,8 +161,16 @@ def main() -> None:
         print(f"agreement: {agreement}")
     ratio = print_ratio(sides)
     outcome = robustness(args.processes) if len(sides) == 2 else {}
-    append_results(args, "warc", measurements, ratio, records_mb=round(corpus.text_bytes / 1e6, 1),
-                   files=len(corpus.files), **agreement, robustness=outcome)
+    append_results(
+        args,
+        "warc",
+        measurements,
+        ratio,
+        records_mb=round(corpus.text_bytes / 1e6, 1),
+        files=len(corpus.files),
+        **agreement,
+        robustness=outcome,
+    )
 
 
 if __name__ == "__main__":

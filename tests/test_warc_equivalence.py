@@ -104,15 +104,18 @@ def test_plain_url_shortcut_equals_w3lib_and_url_normalize() -> None:
 
     rng = random.Random(1)
     path_chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._/"
-    shortcut = 0
+    shortcut = queries = 0
     for _ in range(4000):
         labels = ("".join(rng.choice("abcXYZ019-") for _ in range(rng.randint(1, 8))) for _ in range(rng.randint(1, 4)))
         host = rng.choice(("", "www.", "WWW2.", "www10.", "xn--bcher-kva.")) + ".".join(labels)
         path = "".join(rng.choice(path_chars) for _ in range(rng.randint(0, 20)))
         url = rng.choice(("http", "https", "HTTP")) + "://" + host + ("/" if rng.random() < 0.8 else "") + path
-        url = rng.choice(("", "<", "'")) + url + rng.choice(("", "/", "//", "'", ">", "?b=2&a=1", "#x"))
+        pairs = [f"{rng.choice('aAb_.')}{rng.choice('xy1')}={rng.choice(('1', 'v', 'z.z', ''))}" for _ in range(3)]
+        query = "?" + "&".join(pairs[: rng.randint(1, 3)]) if rng.random() < 0.4 else ""
+        url = rng.choice(("", "<", "'")) + url + query + rng.choice(("", "/", "//", "'", ">", "?b=2&a=1", "#x"))
         if _plain(_EDGES.sub("", url)) is None:
             continue
         shortcut += 1
+        queries += "?" in url
         assert normalize_url(url) == normalize_url_slowly(url), url
-    assert shortcut > 500
+    assert shortcut > 500 and queries > 100
