@@ -319,3 +319,22 @@ def test_sample_generator_is_valid_warc(tmp_path: Path) -> None:
     first = path.read_bytes()
     write_warc(str(path), seed=4, responses=60)
     assert path.read_bytes() == first
+
+
+def test_quickstart_from_warc_extracts_the_web_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dolma quickstart --from-warc` starts with `dolma warc` on a generated sample; the full pipeline after it is
+    the plain quickstart's (tests/test_quickstart.py), so only the warc and tag stages run here."""
+    from dolma_py import quickstart
+
+    stages = quickstart.quickstart_stages
+    monkeypatch.setattr(quickstart, "quickstart_stages", lambda *a, **k: stages(*a, **k)[:2])
+    monkeypatch.setattr(quickstart, "_print_losses", lambda run_dir: None)
+    assert cli.main(["quickstart", "--from-warc", "--output", str(tmp_path), "--processes", "2"]) == 0
+    assert [stage.name for stage in stages(str(tmp_path), 2, from_warc=True)][:2] == ["warc", "tag"]
+    web = sorted((tmp_path / "corpus" / "documents" / "web").glob("*.jsonl.gz"))
+    assert len(web) == quickstart.WARC_FILES and len(list((tmp_path / "warc").glob("*.warc.gz"))) == len(web)
+    extracted = [doc for path in web for doc in docs(path)]
+    assert len(extracted) > 250 and all(doc["source"] == "web" for doc in extracted)
+    assert any(key.startswith("cc_re__cc_re__cc_") for doc in extracted for key in doc["attributes"])
+    tagged = sorted((tmp_path / "corpus" / "attributes" / "quickstart" / "web").glob("*.jsonl.gz"))
+    assert len(tagged) == len(web)
