@@ -188,7 +188,7 @@ def write_cases(path: Path) -> int:
 def write_inputs(directory: Path) -> None:
     """The two input files, the same bytes every time."""
     directory.mkdir(parents=True, exist_ok=True)
-    write_warc(str(directory / "sample.warc.gz"), seed=3, responses=80)
+    write_warc(str(directory / "sample.warc.gz"), seed=3, responses=50)
     write_cases(directory / "cases.warc.gz")
 
 

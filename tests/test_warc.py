@@ -338,3 +338,16 @@ def test_quickstart_from_warc_extracts_the_web_source(tmp_path: Path, monkeypatc
     assert any(key.startswith("cc_re__cc_re__cc_") for doc in extracted for key in doc["attributes"])
     tagged = sorted((tmp_path / "corpus" / "attributes" / "quickstart" / "web").glob("*.jsonl.gz"))
     assert len(tagged) == len(web)
+
+
+def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from dolma_py.errors import ConfigError
+    from dolma_py.warc.extract import check_extra
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "trafilatura" else real(name))
+    check_extra("resiliparse")
+    with pytest.raises(ConfigError, match=r"missing: trafilatura\): pip install 'dolma-py\[warc\]'"):
+        check_extra("trafilatura")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import gzip
+import importlib.util
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -318,6 +319,16 @@ def extract_file(job: WarcJob, unit: Unit) -> UnitResult:
     )
 
 
+def check_extra(linearizer: str) -> None:
+    """Fail before any work, naming the missing packages, when the `warc` extra is not installed."""
+    needed = ("fastwarc", linearizer, "w3lib", "url_normalize", "charset_normalizer", "dateparser")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"dolma warc needs the warc extra (missing: {', '.join(missing)}): pip install 'dolma-py[warc]'"
+        )
+
+
 def run_warc(
     config: WarcConfig,
     make_tagger: TaggerFactory | None = None,
@@ -326,6 +337,7 @@ def run_warc(
     progress: bool = True,
 ) -> tuple[RunSummary, str]:
     """Plan and run `dolma warc`; returns the summary and where it was written (beside the outputs)."""
+    check_extra(config.linearizer)
     job = make_job(config, make_tagger, load_modules)
     build_taggers(job)
     units = plan(config)
