@@ -121,11 +121,19 @@ def test_malformed_record_is_skipped_with_its_offset(tmp_path: Path) -> None:
     warc = Warc(tmp_path / "in" / "a.warc", gz=False).response("http://one.example/", page("One"))
     offset = warc.buffer.tell()
     warc.raw(b"WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 99\r\n\r\nnot ninety-nine bytes\r\n\r\n")
-    warc.response("http://two.example/", page("Two")).raw(b"garbage between records\r\n")
-    warc.response("http://three.example/", page("Three")).save()
+    warc.response("http://two.example/", page("Two"))
+    future = warc.buffer.tell()
+    warc.response("http://future.example/", page("Future"))
+    data = warc.buffer.getvalue()
+    warc.buffer.seek(future)
+    warc.buffer.write(b"WARC/9.9")  # well framed, but fastwarc stops reading at an unknown version
+    warc.buffer.seek(len(data))
+    warc.raw(b"garbage between records\r\n").response("http://three.example/", page("Three")).save()
     summary = run(tmp_path)
     assert summary.ok and summary.documents == 3
-    assert summary.counters["malformed_records"] == 2
+    assert summary.counters["malformed_records"] == 3
+    assert summary.bad_records[1]["offset"] == future and "fastwarc cannot parse" in summary.bad_records[1]["error"]
+    assert [record["offset"] for record in summary.bad_records] == sorted(r["offset"] for r in summary.bad_records)
     first = summary.bad_records[0]
     assert first["file"].endswith("a.warc") and first["offset"] == offset and "Content-Length 99" in first["error"]
     out = docs(tmp_path / "out" / "a.jsonl.gz")

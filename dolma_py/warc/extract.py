@@ -237,7 +237,9 @@ def _extract_batch(job: WarcJob, state: _FileState, batch: list[RawRecord], sink
     found: list[tuple[Document, str]] = []
     for record in parse_batch(batch):
         state.counters["records"] += 1
-        if record.kind == "warcinfo":
+        if isinstance(record, Malformed):
+            state.malformed(record.offset, record.reason)
+        elif record.kind == "warcinfo":
             state.warc_date = record.record_date
             state.warc_filename = record.record_id or ""
         elif record.kind not in ("response", "resource"):
@@ -315,7 +317,10 @@ def extract_file(job: WarcJob, unit: Unit) -> UnitResult:
         if batch:
             _extract_batch(job, state, batch, sink)
     return UnitResult(
-        key=unit.key, documents=state.documents, counters=dict(state.counters), bad_records=state.bad_records
+        key=unit.key,
+        documents=state.documents,
+        counters=dict(state.counters),
+        bad_records=sorted(state.bad_records, key=lambda record: record["offset"]),
     )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-READ_SIZE = 256 << 10
+READ_SIZE = 64 << 10
 MAX_HEADER_BYTES = 1 << 20
 """A WARC header block longer than this is malformed (real ones are well under 4 KiB)."""
 _CONTENT_LENGTH = re.compile(rb"\r?\ncontent-length:[ \t]*([^\r\n]*)", re.IGNORECASE)

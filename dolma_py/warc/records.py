@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dolma_py.warc.framing import RawRecord
+from dolma_py.warc.framing import Malformed, RawRecord
 
 KINDS = ("warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation")
 """fastwarc's `WarcRecordType` bits by name (fastwarc imported lazily, so the core imports without the extra)."""
@@ -79,41 +79,62 @@ def _kind_names() -> dict[int, str]:
 _NAMES: dict[int, str] = {}
 
 
-def parse_batch(batch: Sequence[RawRecord]) -> Iterator[Record]:
-    """The records of `batch`, in order, parsed by fastwarc."""
+def _record(record: Any, offset: int) -> Record:
+    kind = _NAMES.get(int(record.record_type), "unknown")
+    headers = record.headers
+    http = record.http_headers if record.is_http else None
+    if kind == "response":
+        http_ok = http is not None and http.status_code is not None
+        content_type = (http.get("Content-Type") or "") if http is not None else ""
+        date = http.get("Date") if http is not None else None
+    else:
+        http_ok = True
+        content_type = headers.get("Content-Type") or ""
+        date = headers.get("WARC-Date")
+    return Record(
+        kind=kind,
+        offset=offset,
+        record_id=record.record_id or None,
+        record_date=record.record_date or None,
+        target_uri=headers.get("WARC-Target-URI"),
+        payload_digest=headers.get("WARC-Payload-Digest"),
+        content_type=content_type.split(";")[0],
+        date=date,
+        http_status=http.status_code if http is not None else None,
+        http_charset=record.http_charset if http is not None else None,
+        body=_body(record, http) if kind in ("response", "resource") else b"",
+        http_ok=http_ok,
+    )
+
+
+UNPARSEABLE = "fastwarc cannot parse this record (e.g. an unknown WARC version or a bad header line)"
+
+
+def parse_batch(batch: Sequence[RawRecord]) -> Iterator[Record | Malformed]:
+    """The records of `batch`, in order, parsed by fastwarc; a record fastwarc skips or stops at (it stops at an
+    unknown WARC version, silently) is given as `Malformed`, and parsing goes on after it."""
     from fastwarc.warc import ArchiveIterator
 
     if not _NAMES:
         _NAMES.update(_kind_names())
-    starts: dict[int, int] = {}
-    position = 0
-    for raw in batch:
-        starts[position] = raw.offset
-        position += len(raw.data)
-    stream = io.BytesIO(b"".join(raw.data for raw in batch))
-    for record in ArchiveIterator(stream, parse_http=True):
-        kind = _NAMES.get(int(record.record_type), "unknown")
-        headers = record.headers
-        http = record.http_headers if record.is_http else None
-        if kind == "response":
-            http_ok = http is not None and http.status_code is not None
-            content_type = (http.get("Content-Type") or "") if http is not None else ""
-            date = http.get("Date") if http is not None else None
-        else:
-            http_ok = True
-            content_type = headers.get("Content-Type") or ""
-            date = headers.get("WARC-Date")
-        yield Record(
-            kind=kind,
-            offset=starts.get(record.stream_pos, record.stream_pos),
-            record_id=record.record_id or None,
-            record_date=record.record_date or None,
-            target_uri=headers.get("WARC-Target-URI"),
-            payload_digest=headers.get("WARC-Payload-Digest"),
-            content_type=content_type.split(";")[0],
-            date=date,
-            http_status=http.status_code if http is not None else None,
-            http_charset=record.http_charset if http is not None else None,
-            body=_body(record, http) if kind in ("response", "resource") else b"",
-            http_ok=http_ok,
-        )
+    first = 0
+    while first < len(batch):
+        part = batch[first:]
+        index_at: dict[int, int] = {}
+        position = 0
+        for index, raw in enumerate(part):
+            index_at[position] = index
+            position += len(raw.data)
+        last = -1
+        for record in ArchiveIterator(io.BytesIO(b"".join(raw.data for raw in part)), parse_http=True):
+            index = index_at.get(record.stream_pos)
+            if index is None or index <= last:
+                continue
+            for skipped in range(last + 1, index):
+                yield Malformed(part[skipped].offset, UNPARSEABLE)
+            last = index
+            yield _record(record, part[index].offset)
+        if last == len(part) - 1:
+            return
+        yield Malformed(part[last + 1].offset, UNPARSEABLE)
+        first += last + 2
