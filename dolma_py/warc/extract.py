@@ -304,8 +304,10 @@ def extract_file(job: WarcJob, unit: Unit) -> UnitResult:
                         _extract_batch(job, state, batch, sink)
                         batch, size = [], 0
                 elif isinstance(item, Malformed):
+                    state.counters["records"] += 1
                     state.malformed(item.offset, item.reason)
                 elif isinstance(item, TooLarge):
+                    state.counters["records"] += 1
                     state.counters["skipped_too_large"] += 1
         except _READ_ERRORS as err:
             raise DataError(
