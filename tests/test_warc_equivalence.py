@@ -97,6 +97,7 @@ def test_dechunk() -> None:
     assert dechunk(b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n") == b"hello world"
     assert dechunk(b"<html>not chunked</html>") is None
     assert dechunk(b"ff\r\nshort\r\n") is None
+    assert dechunk(b"-5\r\nhello\r\n0\r\n\r\n") is None and dechunk(b"1_0\r\n" + b"x" * 16 + b"\r\n0\r\n") is None
 
 
 def test_plain_url_shortcut_equals_w3lib_and_url_normalize() -> None:

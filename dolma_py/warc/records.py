@@ -17,7 +17,7 @@ from typing import Any
 from dolma_py.warc.framing import Malformed, RawRecord
 
 KINDS = ("warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation")
-"""fastwarc's `WarcRecordType` bits by name (fastwarc imported lazily, so the core imports without the extra)."""
+"""The names of fastwarc's `WarcRecordType` values (fastwarc is imported lazily: the core imports without it)."""
 
 
 @dataclass(slots=True)
@@ -47,10 +47,9 @@ def dechunk(body: bytes) -> bytes | None:
         if end < 0:
             return None
         size_field = body[at:end].split(b";", 1)[0].strip()
-        try:
-            size = int(size_field, 16)
-        except ValueError:
+        if not size_field or size_field.strip(b"0123456789abcdefABCDEF"):
             return None
+        size = int(size_field, 16)
         if size == 0:
             return b"".join(out)
         start = end + 2
