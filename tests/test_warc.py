@@ -359,3 +359,40 @@ def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     check_extra("resiliparse")
     with pytest.raises(ConfigError, match=r"missing: trafilatura\): pip install 'dolma-py\[warc\]'"):
         check_extra("trafilatura")
+
+
+def test_killed_run_resumes_to_the_same_output(tmp_path: Path) -> None:
+    """SIGKILL right after the first file's output (before its marker), then a rerun: the same files and documents as
+    an uninterrupted run, and no temporaries left."""
+    import os
+    import subprocess
+    import sys
+
+    for index in range(3):
+        write_warc(str(tmp_path / "in" / f"p{index}.warc.gz"), seed=20 + index, responses=10)
+    argv = [
+        sys.executable,
+        "-m",
+        "dolma_py.cli.main",
+        "warc",
+        "--documents",
+        str(tmp_path / "in" / "*"),
+        "--source_name",
+        "k",
+        "--processes",
+        "1",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    killed = subprocess.run(
+        [*argv, "--destination", str(tmp_path / "out")],
+        env={**env, "DOLMA_PY_CRASH_AT": "warc:output_written"},
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9
+    assert len(list((tmp_path / "out").glob("*.jsonl.gz"))) == 1
+    subprocess.run([*argv, "--destination", str(tmp_path / "out")], env=env, check=True, capture_output=True)
+    subprocess.run([*argv, "--destination", str(tmp_path / "clean")], env=env, check=True, capture_output=True)
+    resumed = {p.name: _strip_added(p) for p in (tmp_path / "out").glob("*.jsonl.gz")}
+    assert resumed == {p.name: _strip_added(p) for p in (tmp_path / "clean").glob("*.jsonl.gz")} and len(resumed) == 3
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.endswith(".inprogress")]

@@ -34,7 +34,7 @@ from dolma_py.errors import ConfigError, DataError
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summary_directory, summary_file
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io import paths
-from dolma_py.io.atomic import atomic_write
+from dolma_py.io.atomic import atomic_write, crash_point
 from dolma_py.io.compression import decompressing_reader
 from dolma_py.io.storage import open_raw
 from dolma_py.warc.charset import decode_body
@@ -318,6 +318,7 @@ def extract_file(job: WarcJob, unit: Unit) -> UnitResult:
             ) from None
         if batch:
             _extract_batch(job, state, batch, sink)
+    crash_point("warc:output_written")  # tests: a kill between a unit's output and its marker
     return UnitResult(
         key=unit.key,
         documents=state.documents,
