@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "soup": "dolma_py.cli.soup",
     "list": "dolma_py.cli.list_taggers",
     "quickstart": "dolma_py.cli.quickstart",
+    "warc": "dolma_py.cli.warc",
 }
 """Command name -> module defining `SUMMARY`, `CONFIG` (a dataclass schema) and `run(config) -> int`,
 or `main(argv) -> int` when the command takes positional arguments; optionally `WORKER_MODULES`, the modules
