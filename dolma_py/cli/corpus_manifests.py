@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dolma_py.config.mixtures import CorpusConfig
 from dolma_py.errors import ConfigError
-from dolma_py.mixtures.ablate import ManifestBuilder
+from dolma_py.mixtures.units import ManifestBuilder
 from mixers.curriculum.spec import CurriculumSpec, PhaseSpec, SourceSpec
 
 PHASE = "train"

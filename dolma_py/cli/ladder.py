@@ -89,6 +89,26 @@ def main(argv: list[str]) -> int:
         raise ConfigError(USAGE)
     if argv[0] == "fit":
         return fit_main(argv[1:])
-    from dolma_py.cli.ladder_run import run_main
-
     return run_main(argv[1:])
+
+
+def run_main(argv: list[str]) -> int:
+    """`dolma ladder run SPEC.yaml [--key value ...]`: train and score the ladder, write POINTS.csv."""
+    from dolma_py.config.ladder import LadderRunConfig
+    from dolma_py.config.loader import load_config, parse_overrides
+
+    if not argv or argv[0].startswith("--"):
+        raise ConfigError(USAGE)
+    config = load_config(LadderRunConfig, argv[0], parse_overrides(LadderRunConfig, argv[1:]))
+    from dolma_py.train import require_train_extra
+
+    require_train_extra("ladder run")
+    from dolma_py.cli.corpus_manifests import manifest_builder
+    from dolma_py.mixtures.ladder import run_ladder
+
+    summary = run_ladder(config, manifest_builder(config.corpus))
+    print(
+        f"next: dolma ladder fit --points {Path(config.work_dir) / 'POINTS.csv'} --target-params N --target-tokens D",
+        file=sys.stderr,
+    )
+    return 0 if summary.ok else 1

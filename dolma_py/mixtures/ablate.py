@@ -26,35 +26,29 @@ from typing import Any
 import numpy as np
 
 from dolma_py.config.ablate import AblateConfig, token_count
-from dolma_py.config.train import CheckpointConfig, EvalConfig, TrainConfig
+from dolma_py.config.train import TrainConfig
 from dolma_py.errors import DolmaError
 from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summary_file
 from dolma_py.exec.units import Unit
 from dolma_py.io.atomic import write_bytes
-from dolma_py.mixtures.shards import EvalSet, resolve_paths
-from dolma_py.mixtures.units import ScoreJob, TrainJob, read_json, score_unit, train_unit, unique_safe_names, write_json
-
-ManifestBuilder = Callable[[str, dict[str, float], int, Path], Path]
-"""(name, mix over partitions, tokens, destination) -> the manifest directory; the CLI builds it with
-`dolma curriculum`'s planner (the core package does not import `mixers`)."""
+from dolma_py.mixtures.shards import EvalSet, eval_sets
+from dolma_py.mixtures.units import (
+    ManifestBuilder,
+    ScoreJob,
+    TrainJob,
+    make_train_config,
+    manifest_dtype,
+    read_json,
+    score_unit,
+    train_unit,
+    unique_safe_names,
+    write_json,
+)
 
 
 def train_config(config: AblateConfig, manifest: Path, out_dir: Path) -> TrainConfig:
-    """The `dolma train` config of one model of the ablation."""
-    t = config.train
-    return TrainConfig(
-        manifest=str(manifest),
-        out_dir=str(out_dir),
-        seed=t.seed,
-        log_interval=t.log_interval,
-        model=t.model.resolved(),
-        data=t.data,
-        optim=t.optim,
-        schedule=t.schedule,
-        eval=EvalConfig(interval=0),
-        checkpoint=CheckpointConfig(interval=t.checkpoint_interval, keep=1),
-        system=t.system,
-    )
+    """The `dolma train` config of one model of the ablation (only the newest checkpoint is kept)."""
+    return make_train_config(config.train, manifest, out_dir)
 
 
 @dataclass
@@ -129,19 +123,6 @@ class Ablation:
             )
         return units
 
-    def eval_sets(self, dtype: str) -> tuple[EvalSet, ...]:
-        """The configured evaluation sets, with the training manifests' dtype unless one is given."""
-        return tuple(
-            EvalSet(
-                name,
-                resolve_paths(name, spec.paths),
-                spec.dtype or dtype,
-                self.config.corpus.sequence_length,
-                self.config.eval_instances,
-            )
-            for name, spec in self.config.eval.items()
-        )
-
     def _score_unit(
         self, name: str, out: Path, checkpoints: list[str], weights: list[float], sets: tuple[EvalSet, ...]
     ) -> Unit:
@@ -163,8 +144,8 @@ class Ablation:
             p: read_json(self.layout.model_record("partition", s))["checkpoint"]
             for p, s in self.partition_names.items()
         }
-        dtype = _manifest_dtype(self.layout.manifest("partition", next(iter(self.partition_names.values()))))
-        sets = self.eval_sets(dtype)
+        dtype = manifest_dtype(self.layout.manifest("partition", next(iter(self.partition_names.values()))))
+        sets = eval_sets(self.config.eval, dtype, self.config.corpus.sequence_length, self.config.eval_instances)
         baseline = self.layout.root / "baseline" / "seed.json"
         units = [self._score_unit("seed", baseline, [str(seed)], [1.0], sets)]
         for c in self.config.candidates:
@@ -203,10 +184,6 @@ class Ablation:
         self._stage("validate scores", units, score_unit)
         true = {n: read_json(self.layout.score("validate", self.candidate_names[n]))["loss"] for n in chosen}
         write_validation(self.config, {n: proxy[n] for n in chosen}, true, self.layout.root)
-
-
-def _manifest_dtype(manifest: Path) -> str:
-    return str(read_json(manifest / "manifest.json")["dtype"])
 
 
 def mean_loss(losses: dict[str, float]) -> float:

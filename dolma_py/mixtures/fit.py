@@ -63,7 +63,8 @@ class Sigmoid:
 
     def predict(self, loss: float) -> float:
         """Accuracy at task loss `loss`."""
-        return self.a / (1.0 + math.exp(-self.k * (loss - self.L0))) + self.b
+        z = self.k * (loss - self.L0)
+        return self.a * 0.5 * (1.0 + math.tanh(0.5 * z)) + self.b  # the logistic function, without overflow
 
     def to_json(self) -> dict[str, float]:
         return asdict(self)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dolma_py.config.mixtures import EvalSetConfig
 from dolma_py.errors import ConfigError
 
 
@@ -52,3 +53,13 @@ def windows(eval_set: EvalSet) -> np.ndarray:
     take = min(len(slots), eval_set.max_instances)
     chosen = np.linspace(0, len(slots) - 1, take).round().astype(np.int64)
     return np.stack([np.asarray(maps[slots[i][0]][slots[i][1] : slots[i][1] + length], np.int64) for i in chosen])
+
+
+def eval_sets(
+    specs: dict[str, EvalSetConfig], dtype: str, sequence_length: int, max_instances: int
+) -> tuple[EvalSet, ...]:
+    """The configured evaluation sets, resolved, with the training manifests' `dtype` unless one is given."""
+    return tuple(
+        EvalSet(name, resolve_paths(name, spec.paths), spec.dtype or dtype, sequence_length, max_instances)
+        for name, spec in specs.items()
+    )

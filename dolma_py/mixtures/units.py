@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dolma_py.config.train import TrainConfig
+from dolma_py.config.mixtures import TrainingConfig
+from dolma_py.config.train import CheckpointConfig, EvalConfig, ModelConfig, TrainConfig
 from dolma_py.errors import ConfigError
 from dolma_py.exec.units import Unit, UnitResult
 from dolma_py.io.atomic import write_bytes
 from dolma_py.mixtures.shards import EvalSet
 
 MC_TASKS_KEY = "tasks"
+ManifestBuilder = Callable[[str, dict[str, float], int, Path], Path]
+"""(name, mix over sources or partitions, tokens, destination) -> the manifest directory; the CLI builds it with
+`dolma curriculum`'s planner (the core package does not import `mixers`)."""
 
 
 def safe_name(name: str) -> str:
@@ -43,6 +48,37 @@ def write_json(path: str, record: dict[str, Any]) -> None:
 
 def read_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def manifest_dtype(manifest: Path) -> str:
+    """The token dtype a manifest's shards hold."""
+    return str(read_json(manifest / "manifest.json")["dtype"])
+
+
+def make_train_config(
+    training: TrainingConfig,
+    manifest: Path,
+    out_dir: Path,
+    model: ModelConfig | None = None,
+    checkpoint_interval: int | None = None,
+    keep: int = 1,
+) -> TrainConfig:
+    """The `dolma train` config of one model: the command's training sections, no in-run evaluation."""
+    return TrainConfig(
+        manifest=str(manifest),
+        out_dir=str(out_dir),
+        seed=training.seed,
+        log_interval=training.log_interval,
+        model=(model or training.model).resolved(),
+        data=training.data,
+        optim=training.optim,
+        schedule=training.schedule,
+        eval=EvalConfig(interval=0),
+        checkpoint=CheckpointConfig(
+            interval=training.checkpoint_interval if checkpoint_interval is None else checkpoint_interval, keep=keep
+        ),
+        system=training.system,
+    )
 
 
 @dataclass(frozen=True)
