@@ -168,3 +168,24 @@ def test_seed_checkpoint_of_another_shape_is_refused(tmp_path: Path) -> None:
         from dolma_py.cli.ablate import main as ablate_main
 
         ablate_main(["run", str(config)])
+
+
+def test_a_changed_config_retrains_from_the_seed_and_a_killed_run_resumes(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    assert main(["ablate", "run", str(config)]) == 0
+    work = tmp_path / "work"
+    first = json.loads((work / "scores" / "up-only.json").read_text())["loss"]
+    # a kill after the partition runs finished but before their records: the runs resume (no step retrained)
+    for record in (work / "partitions").glob("*"):
+        record.unlink()
+    for score in (work / "scores").glob("*"):
+        score.unlink()
+    assert main(["ablate", "run", str(config)]) == 0
+    summary = json.loads((work / "_dolma_ablate_summary.json").read_text())
+    assert summary["counters"].get("ablate partitions.steps", 0) == 0
+    assert json.loads((work / "scores" / "up-only.json").read_text())["loss"] == first
+    # another learning rate: every partition model is trained again, from the seed, not resumed
+    assert main(["ablate", "run", str(config), "--train.optim.lr", "0.002"]) == 0
+    summary = json.loads((work / "_dolma_ablate_summary.json").read_text())
+    assert summary["counters"]["ablate partitions.steps"] == 18
+    assert json.loads((work / "scores" / "up-only.json").read_text())["loss"] != first

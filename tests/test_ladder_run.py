@@ -139,3 +139,16 @@ def test_bad_spec_and_bad_task_lines_fail_clearly(tmp_path: Path, capsys: pytest
     bad.write_text('{"context": "text", "choices": [[3], [4]], "answer": 0}\n')
     with pytest.raises(DataError, match=r"bad.jsonl:1: field 'context' is text: give a tokenizer"):
         read_questions(str(bad), None)
+
+
+def test_gpu_scale_example_configs_load() -> None:
+    from conftest import REPO_ROOT
+
+    from dolma_py.config.ablate import AblateConfig
+    from dolma_py.config.ladder import LadderRunConfig
+    from dolma_py.config.loader import load_config
+
+    ablate = load_config(AblateConfig, str(REPO_ROOT / "configs" / "ablate" / "olmo2-190M.yaml"), {})
+    assert ablate.train.model.preset == "190M" and len(ablate.candidates) >= 6
+    ladder = load_config(LadderRunConfig, str(REPO_ROOT / "configs" / "ladder" / "olmo2-190M-1B.yaml"), {})
+    assert [s.model.preset for s in ladder.sizes] == ["190M", "370M", "760M", "1B"]

@@ -128,7 +128,17 @@ class Ablation:
     ) -> Unit:
         inputs = tuple(str(Path(c) / "model.pt") for c in checkpoints)
         return Unit(
-            name, inputs, (str(out),), ScoreJob(name, tuple(checkpoints), tuple(weights), sets, self.config.eval_batch)
+            name,
+            inputs,
+            (str(out),),
+            ScoreJob(
+                name,
+                tuple(checkpoints),
+                tuple(weights),
+                sets,
+                self.config.eval_batch,
+                device=self.config.train.system.device,
+            ),
         )
 
     def run(self, validate: bool = False) -> RunSummary:
@@ -245,7 +255,9 @@ def plot_ranking(proxy: dict[str, dict[str, float]], seed: dict[str, float], dom
             math.exp(seed[d]), j - 0.45, j + 0.45, colors="black", linestyles="--", label="seed" if j == 0 else None
         )
     ax.set_xticks(np.arange(len(domains)), domains)
-    ax.set(ylabel="perplexity", title="proxy perplexity of averaged partition models, per domain")
+    ax.set(
+        yscale="log", ylabel="perplexity (log scale)", title="proxy perplexity of averaged partition models, per domain"
+    )
     ax.legend(fontsize="small", ncol=2)
     save(fig, path)
 
@@ -273,6 +285,16 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return pearson(_ranks(x), _ranks(y))
 
 
+def _correlation(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Pearson on perplexities and on their logs (the losses, less swayed by a few huge perplexities), Spearman."""
+    return {
+        "pearson": pearson(x, y),
+        "pearson_log": pearson(np.log(x), np.log(y)),
+        "spearman": spearman(x, y),
+        "n": len(x),
+    }
+
+
 def correlations(
     proxy: dict[str, dict[str, float]], true: dict[str, dict[str, float]], domains: list[str]
 ) -> dict[str, Any]:
@@ -280,15 +302,13 @@ def correlations(
     names = list(true)
 
     def pair(get: Callable[[dict[str, float]], float]) -> dict[str, float]:
-        x = np.array([get(proxy[n]) for n in names])
-        y = np.array([get(true[n]) for n in names])
-        return {"pearson": pearson(x, y), "spearman": spearman(x, y), "n": len(names)}
+        return _correlation(np.array([get(proxy[n]) for n in names]), np.array([get(true[n]) for n in names]))
 
     result: dict[str, Any] = {"mean": pair(lambda losses: math.exp(mean_loss(losses)))}
     result["domains"] = {d: pair(lambda losses, d=d: math.exp(losses[d])) for d in domains}
     x = np.array([math.exp(proxy[n][d]) for n in names for d in domains])
     y = np.array([math.exp(true[n][d]) for n in names for d in domains])
-    result["pooled"] = {"pearson": pearson(x, y), "spearman": spearman(x, y), "n": len(x)}
+    result["pooled"] = _correlation(x, y)
     return result
 
 
@@ -314,9 +334,9 @@ def write_validation(
     plot_validation(proxy, true, domains, root / ("validation" + Path(config.plot).suffix))
     m = corr["mean"]
     print(
-        f"ablate validate: {len(true)} candidates, mean perplexity Pearson {m['pearson']:.3f}, "
-        f"Spearman {m['spearman']:.3f}; pooled over domains Pearson {corr['pooled']['pearson']:.3f}, "
-        f"Spearman {corr['pooled']['spearman']:.3f}",
+        f"ablate validate: {len(true)} candidates, mean perplexity Pearson {m['pearson']:.3f} "
+        f"(of log perplexity {m['pearson_log']:.3f}), Spearman {m['spearman']:.3f}; pooled over domains "
+        f"Pearson {corr['pooled']['pearson']:.3f}, Spearman {corr['pooled']['spearman']:.3f}",
         file=sys.stderr,
     )
     return corr

@@ -24,11 +24,13 @@ from dolma_py.train.checkpoint import read_model_state, read_state
 from dolma_py.train.model import Transformer
 
 
-def load_model(checkpoint: Path, state: dict[str, torch.Tensor] | None = None) -> Transformer:
-    """The model of a checkpoint (or a soup's) in eval mode on CPU, with `state` instead of its weights if given."""
+def load_model(checkpoint: Path, state: dict[str, torch.Tensor] | None = None, device: str = "cpu") -> Transformer:
+    """The model of a checkpoint (or a soup's) in eval mode, with `state` instead of its weights if given; on
+    `device` ("auto": CUDA when available, as `dolma train` picks), in float32."""
+    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     model = Transformer(ModelConfig(**read_state(checkpoint)["config"]["model"]))
     model.load_state_dict(read_model_state(checkpoint) if state is None else state)
-    return model.eval()
+    return model.to("cuda" if use_cuda else "cpu").eval()
 
 
 @torch.no_grad()
@@ -39,7 +41,7 @@ def domain_losses(model: Transformer, sets: list[EvalSet], batch: int) -> dict[s
         data = windows(eval_set)
         total, count = 0.0, 0
         for i in range(0, len(data), batch):
-            x = torch.from_numpy(data[i : i + batch])
+            x = torch.from_numpy(data[i : i + batch]).to(model.lm_head.weight.device)
             logits = model(x[:, :-1]).float()
             ce = F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten(), reduction="sum")
             total += float(ce)
@@ -108,7 +110,7 @@ def multiple_choice(model: Transformer, questions: list[Question]) -> tuple[floa
         scores = []
         for k, choice in enumerate(q.choices):
             seq = (q.context + choice)[-limit:]
-            x = torch.tensor([seq])
+            x = torch.tensor([seq], device=model.lm_head.weight.device)
             logp = F.log_softmax(model(x[:, :-1]).float(), dim=-1)[0]
             n = min(len(choice), len(seq) - 1)
             targets = x[0, -n:]

@@ -93,7 +93,14 @@ def run_ladder(config: LadderRunConfig, build_manifest: ManifestBuilder) -> RunS
         for i, ckpt in enumerate(checkpoints):
             out = root / "scores" / name / f"{ckpt.name}.json"
             job = ScoreJob(
-                f"{name}/{ckpt.name}", (str(ckpt),), (1.0,), sets, config.eval_batch, tasks, config.tokenizer
+                f"{name}/{ckpt.name}",
+                (str(ckpt),),
+                (1.0,),
+                sets,
+                config.eval_batch,
+                tasks,
+                config.tokenizer,
+                config.train.system.device,
             )
             score_units.append(Unit(job.name, (str(ckpt / "model.pt"),), (str(out),), job))
             scored.append((params, read_state(ckpt)["tokens"], out, i == len(checkpoints) - 1))

@@ -4,8 +4,10 @@ pool and Ray run the same code, and each writes one JSON record atomically as it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +92,24 @@ class TrainJob:
     seed_checkpoint: str | None = None
 
 
+RUN_STAMP = ".dolma_unit.json"
+"""In a run directory: the fingerprint and input states of the unit that trains there."""
+
+
+def _claim_run_dir(unit: Unit, out_dir: Path) -> None:
+    """Keep a run directory left by a killed run of this same unit (to resume it), and clear one left by another
+    config or other inputs (its checkpoints must not be resumed); then stamp it as this unit's."""
+    from dolma_py.exec.fingerprint import fingerprint
+    from dolma_py.exec.units import input_states
+
+    stamp = {"fingerprint": fingerprint(train_unit, unit.params), "inputs": input_states(unit.inputs)}
+    path = out_dir / RUN_STAMP
+    if out_dir.exists() and (not path.exists() or json.loads(path.read_text(encoding="utf-8")) != stamp):
+        shutil.rmtree(out_dir)
+    if not path.exists():
+        write_json(str(path), stamp)
+
+
 def train_unit(unit: Unit) -> UnitResult:
     """Run (or resume) one training run and write its record: name, final checkpoint, steps, tokens."""
     from dolma_py.mixtures.seeded import seeded_train
@@ -97,8 +117,9 @@ def train_unit(unit: Unit) -> UnitResult:
     from dolma_py.train.train import train
 
     job: TrainJob = unit.params
+    _claim_run_dir(unit, Path(job.config.out_dir))
     if job.seed_checkpoint is None:
-        result = train(job.config)
+        result = train(dataclasses.replace(job.config, resume=True))
     else:
         result = seeded_train(job.config, Path(job.seed_checkpoint))
     if result.checkpoint is None:
@@ -120,6 +141,7 @@ class ScoreJob:
     batch: int
     tasks: tuple[tuple[str, str], ...] = ()
     tokenizer: str | None = None
+    device: str = "auto"
 
 
 def score_unit(unit: Unit) -> UnitResult:
@@ -130,7 +152,7 @@ def score_unit(unit: Unit) -> UnitResult:
     job: ScoreJob = unit.params
     paths = [Path(c) for c in job.checkpoints]
     state = soup_state(paths, list(job.weights)) if len(paths) > 1 else None
-    model = load_model(paths[0], state)
+    model = load_model(paths[0], state, job.device)
     record: dict[str, Any] = {
         "name": job.name,
         "checkpoints": list(job.checkpoints),
