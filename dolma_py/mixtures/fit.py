@@ -212,36 +212,51 @@ def bootstrap_prediction(
     return Prediction(value, float(arr.std(ddof=1)) if len(arr) > 1 else 0.0, float(low), float(high), len(arr))
 
 
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-3), 1 - 1e-3)
+    return math.log(p / (1 - p))
+
+
+def _bounded(theta: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(a, k, L0, b) from free parameters, with 0 < a, 0 < b and a + b < 1: accuracies stay in [0, 1]."""
+    ua, k, l0, ub = theta
+    a = torch.sigmoid(ua)
+    return a, k, l0, (1 - a) * torch.sigmoid(ub)
+
+
 def fit_sigmoid(task_loss: np.ndarray, accuracy: np.ndarray, task: str = "task") -> Sigmoid:
-    """Fit step 2 by least squares (L-BFGS from a small grid of slopes); accuracy falls as loss rises, so k < 0."""
+    """Fit step 2 by least squares (L-BFGS from a small grid of slopes), bounded so accuracy stays in [0, 1];
+    accuracy falls as loss rises, so the fitted k is normally < 0."""
     x, y = (np.asarray(v, dtype=np.float64) for v in (task_loss, accuracy))
     if len(x) < 4:
         raise FitError(f"step 2 ({task}) needs at least 4 points (the sigmoid has 4 parameters), got {len(x)}")
     if np.ptp(x) <= 0 or np.ptp(y) <= 0:
         raise FitError(f"step 2 ({task}): task_loss and accuracy must each take more than one value")
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    best: tuple[float, np.ndarray] | None = None
+    best: tuple[float, Sigmoid] | None = None
+    a0 = float(np.ptp(y))
+    b0 = float(y.min())
     for k in (-1.0, -3.0, -10.0, -30.0):
-        theta = torch.tensor(
-            [y.max() - y.min(), k / np.ptp(x), float(np.median(x)), y.min()], dtype=torch.float64, requires_grad=True
-        )
+        start = [_logit(a0), k / np.ptp(x), float(np.median(x)), _logit(b0 / (1 - a0) if a0 < 1 else 0.5)]
+        theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)
         opt = torch.optim.LBFGS(
             [theta], max_iter=500, tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe"
         )
 
         def closure(theta: torch.Tensor = theta, opt: torch.optim.LBFGS = opt) -> torch.Tensor:
             opt.zero_grad()
-            a, kk, l0, b = theta
+            a, kk, l0, b = _bounded(theta)
             loss = ((a * torch.sigmoid(kk * (xt - l0)) + b - yt) ** 2).sum()
             loss.backward()
             return loss
 
         opt.step(closure)
         value = float(closure().detach())
-        params = theta.detach().numpy().copy()
-        if math.isfinite(value) and np.all(np.isfinite(params)) and (best is None or value < best[0]):
-            best = (value, params)
+        with torch.no_grad():
+            fitted = Sigmoid(*(float(v) for v in _bounded(theta.detach())))
+        finite = all(math.isfinite(v) for v in (fitted.a, fitted.k, fitted.L0, fitted.b))
+        if math.isfinite(value) and finite and (best is None or value < best[0]):
+            best = (value, fitted)
     if best is None:
         raise FitError(f"step 2 ({task}): the sigmoid fit diverged")
-    a, k, l0, b = (float(v) for v in best[1])
-    return Sigmoid(a=a, k=k, L0=l0, b=b)
+    return best[1]
