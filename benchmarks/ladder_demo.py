@@ -99,7 +99,15 @@ def main() -> int:
     args = parser.parse_args()
     root = Path(args.root)
     started = time.perf_counter()
-    write_corpus(root, train_tokens=1_000_000, heldout_tokens=20_000)
+    from dolma_py.config.train import ModelConfig
+    from dolma_py.mixtures.ladder import ladder_params
+
+    biggest = max(
+        max(args.multiples) * ladder_params(ModelConfig(**shape(max(args.sizes), args.seq))),
+        ladder_params(ModelConfig(**shape(args.target, args.seq))),
+    )
+    per_domain = int(1.1 * args.tokens_per_param * biggest / len(DOMAINS))  # no instance is used twice
+    write_corpus(root, train_tokens=max(1_000_000, per_domain), heldout_tokens=20_000)
     write_task(root / "continuation.jsonl", 100, seed=7)
     if dolma(["ladder", "run", str(spec(root, root / "ladder", args.sizes, args.multiples, args))]):
         return 1

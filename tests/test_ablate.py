@@ -189,3 +189,16 @@ def test_a_changed_config_retrains_from_the_seed_and_a_killed_run_resumes(tmp_pa
     summary = json.loads((work / "_dolma_ablate_summary.json").read_text())
     assert summary["counters"]["ablate partitions.steps"] == 18
     assert json.loads((work / "scores" / "up-only.json").read_text())["loss"] != first
+
+
+def test_two_worker_processes_give_byte_identical_outputs(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root, processes in ((one, 1), (two, 2)):
+        root.mkdir()
+        config = write_config(root, processes=processes)
+        assert main(["ablate", "run", str(config)]) == 0
+    for name in ("ablation.csv", "ablation.md", "ablation.svg"):
+        assert (one / "work" / name).read_bytes() == (two / "work" / name).read_bytes()
+    for score in (one / "work" / "scores").glob("*.json"):
+        mine = json.loads(score.read_text())["loss"]
+        assert mine == json.loads((two / "work" / "scores" / score.name).read_text())["loss"]
