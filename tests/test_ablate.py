@@ -202,3 +202,14 @@ def test_two_worker_processes_give_byte_identical_outputs(tmp_path: Path) -> Non
     for score in (one / "work" / "scores").glob("*.json"):
         mine = json.loads(score.read_text())["loss"]
         assert mine == json.loads((two / "work" / "scores" / score.name).read_text())["loss"]
+
+
+def test_ray_runs_the_same_units_with_the_same_results(tmp_path: Path, ray_cluster: str) -> None:
+    local, ray = tmp_path / "local", tmp_path / "ray"
+    for root, address in ((local, None), (ray, ray_cluster)):
+        root.mkdir()
+        config = write_config(root, ray_address=address)
+        assert main(["ablate", "run", str(config)]) == 0
+    summary = json.loads((ray / "work" / "_dolma_ablate_summary.json").read_text())
+    assert summary["units_done"] == 8 and summary["units_failed"] == 0
+    assert (local / "work" / "ablation.csv").read_bytes() == (ray / "work" / "ablation.csv").read_bytes()

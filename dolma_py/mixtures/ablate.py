@@ -27,9 +27,8 @@ import numpy as np
 
 from dolma_py.config.ablate import AblateConfig, token_count
 from dolma_py.config.train import TrainConfig
-from dolma_py.errors import DolmaError
-from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summary_file
-from dolma_py.exec.units import Unit
+from dolma_py.exec.runner import ExecOptions, RunSummary, summary_file
+from dolma_py.exec.units import Unit, UnitFunction
 from dolma_py.io.atomic import write_bytes
 from dolma_py.mixtures.shards import EvalSet, eval_sets
 from dolma_py.mixtures.units import (
@@ -39,6 +38,8 @@ from dolma_py.mixtures.units import (
     make_train_config,
     manifest_dtype,
     read_json,
+    run_units,
+    score_inputs,
     score_unit,
     train_unit,
     unique_safe_names,
@@ -83,12 +84,8 @@ class Ablation:
         self.budget = token_count(config.tokens_per_partition, "tokens_per_partition")
         self.summary = RunSummary(command="ablate")
 
-    def _stage(self, name: str, units: list[Unit], fn: Callable[[Unit], Any]) -> None:
-        result = run_stage(f"ablate {name}", units, fn, self.options)
-        self.summary.include(result)
-        if not result.ok:
-            failure = result.failures[0]
-            raise DolmaError(f"ablate {name}: unit {failure['unit']} failed: {failure['error']}")
+    def _stage(self, name: str, units: list[Unit], fn: UnitFunction) -> None:
+        run_units(self.summary, f"ablate {name}", units, fn, self.options)
 
     def seed_checkpoint(self) -> Path:
         """The given checkpoint, or the final checkpoint of the seed run (trained here first, resumable)."""
@@ -104,11 +101,11 @@ class Ablation:
             self.layout.root / "manifests" / "seed",
         )
         run = train_config(self.config, manifest, self.layout.root / "seed")
-        unit = Unit(
-            "seed", (str(manifest / "manifest.json"),), (str(self.layout.root / "seed.json"),), TrainJob("seed", run)
-        )
+        # the record is not in an ancestor of the run directory, whose lock a worker process must be able to take
+        record = self.layout.root / "models" / "seed.json"
+        unit = Unit("seed", (str(manifest / "manifest.json"),), (str(record),), TrainJob("seed", run))
         self._stage("seed", [unit], train_unit)
-        return Path(read_json(self.layout.root / "seed.json")["checkpoint"])
+        return Path(read_json(record)["checkpoint"])
 
     def _train_units(self, kind: str, jobs: dict[str, tuple[dict[str, float], int]], seed: Path) -> list[Unit]:
         """One training unit per job (name -> (mix, tokens)) from the seed, its manifest built first."""
@@ -126,20 +123,9 @@ class Ablation:
     def _score_unit(
         self, name: str, out: Path, checkpoints: list[str], weights: list[float], sets: tuple[EvalSet, ...]
     ) -> Unit:
-        inputs = tuple(str(Path(c) / "model.pt") for c in checkpoints)
-        return Unit(
-            name,
-            inputs,
-            (str(out),),
-            ScoreJob(
-                name,
-                tuple(checkpoints),
-                tuple(weights),
-                sets,
-                self.config.eval_batch,
-                device=self.config.train.system.device,
-            ),
-        )
+        device = self.config.train.system.device
+        job = ScoreJob(name, tuple(checkpoints), tuple(weights), sets, self.config.eval_batch, device=device)
+        return Unit(name, score_inputs(job), (str(out),), job)
 
     def run(self, validate: bool = False) -> RunSummary:
         """Every stage of the ablation (and of its validation); returns the combined summary."""

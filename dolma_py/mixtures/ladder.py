@@ -22,7 +22,7 @@ import torch
 from dolma_py.config.ladder import LadderRunConfig
 from dolma_py.config.train import ModelConfig
 from dolma_py.errors import DolmaError
-from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage, summary_file
+from dolma_py.exec.runner import ExecOptions, RunSummary, summary_file
 from dolma_py.exec.units import Unit
 from dolma_py.mixtures.points import Point, write_points
 from dolma_py.mixtures.shards import eval_sets
@@ -34,6 +34,8 @@ from dolma_py.mixtures.units import (
     make_train_config,
     manifest_dtype,
     read_json,
+    run_units,
+    score_inputs,
     score_unit,
     train_unit,
     unique_safe_names,
@@ -83,7 +85,7 @@ def run_ladder(config: LadderRunConfig, build_manifest: ManifestBuilder) -> RunS
                 )
             )
     unique_safe_names(list(runs), "ladder run")
-    _stage(summary, "ladder runs", units, train_unit, options)
+    run_units(summary, "ladder runs", units, train_unit, options)
     first = next(iter(runs))
     sets = eval_sets(config.eval, manifest_dtype(root / "manifests" / first), seq, config.eval_instances)
     tasks = tuple(sorted(config.tasks.items()))
@@ -102,9 +104,9 @@ def run_ladder(config: LadderRunConfig, build_manifest: ManifestBuilder) -> RunS
                 config.tokenizer,
                 config.train.system.device,
             )
-            score_units.append(Unit(job.name, (str(ckpt / "model.pt"),), (str(out),), job))
+            score_units.append(Unit(job.name, score_inputs(job), (str(out),), job))
             scored.append((params, read_state(ckpt)["tokens"], out, i == len(checkpoints) - 1))
-    _stage(summary, "ladder scores", score_units, score_unit, options)
+    run_units(summary, "ladder scores", score_units, score_unit, options)
     points = []
     for params, tokens, out, final in scored:
         record = read_json(out)
@@ -117,11 +119,3 @@ def run_ladder(config: LadderRunConfig, build_manifest: ManifestBuilder) -> RunS
     summary.finish(started, summary_file(str(root), "ladder"))
     print(f"ladder: {len(runs)} runs, {len(scored)} checkpoints scored -> {root / 'POINTS.csv'}", file=sys.stderr)
     return summary
-
-
-def _stage(summary: RunSummary, name: str, units: list[Unit], fn: object, options: ExecOptions) -> None:
-    result = run_stage(name, units, fn, options)  # type: ignore[arg-type]
-    summary.include(result)
-    if not result.ok:
-        failure = result.failures[0]
-        raise DolmaError(f"{name}: unit {failure['unit']} failed: {failure['error']}")

@@ -15,8 +15,9 @@ from typing import Any
 
 from dolma_py.config.mixtures import TrainingConfig
 from dolma_py.config.train import CheckpointConfig, EvalConfig, ModelConfig, TrainConfig
-from dolma_py.errors import ConfigError
-from dolma_py.exec.units import Unit, UnitResult
+from dolma_py.errors import ConfigError, DolmaError
+from dolma_py.exec.runner import ExecOptions, RunSummary, run_stage
+from dolma_py.exec.units import Unit, UnitFunction, UnitResult
 from dolma_py.io.atomic import write_bytes
 from dolma_py.mixtures.shards import EvalSet
 
@@ -41,6 +42,16 @@ def unique_safe_names(names: list[str], what: str) -> dict[str, str]:
             raise ConfigError(f"{what} {name!r} and {other!r} map to the same file name {safe!r}; rename one")
         out[name] = safe
     return out
+
+
+def run_units(summary: RunSummary, name: str, units: list[Unit], fn: UnitFunction, options: ExecOptions) -> None:
+    """One stage through `run_stage`, counted into the command's `summary`; a failed unit stops the command (later
+    stages need every record of this one), naming the unit and its error."""
+    result = run_stage(name, units, fn, options)
+    summary.include(result)
+    if not result.ok:
+        failure = result.failures[0]
+        raise DolmaError(f"{name}: unit {failure['unit']} failed: {failure['error']}")
 
 
 def write_json(path: str, record: dict[str, Any]) -> None:
@@ -142,6 +153,12 @@ class ScoreJob:
     tasks: tuple[tuple[str, str], ...] = ()
     tokenizer: str | None = None
     device: str = "auto"
+
+
+def score_inputs(job: ScoreJob) -> tuple[str, ...]:
+    """What a score depends on besides its config: the weights, the eval shards and the task files."""
+    shards = sorted({path for eval_set in job.eval_sets for path in eval_set.paths})
+    return (*(str(Path(c) / "model.pt") for c in job.checkpoints), *shards, *(path for _, path in job.tasks))
 
 
 def score_unit(unit: Unit) -> UnitResult:
