@@ -22,7 +22,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO_ROOT, append_row  # noqa: E402
-from mixtures_corpus import DOMAINS, write_corpus  # noqa: E402
+from mixtures_corpus import DOMAINS, write_base, write_corpus  # noqa: E402
 
 from dolma_py.cli.main import main as dolma  # noqa: E402
 
@@ -43,12 +43,15 @@ def config(root: Path, args: argparse.Namespace) -> dict:
     return {
         "work_dir": str(root / "work"),
         "corpus": {
-            "sources": {dom.name: {"paths": [str(root / "train" / dom.name / "*.npy")]} for dom in DOMAINS},
+            "sources": {
+                name: {"paths": [str(root / "train" / name / "*.npy")]}
+                for name in [d.name for d in DOMAINS] + (["base"] if args.base_seed else [])
+            },
             "partitions": {"web": 2},
             "sequence_length": args.seq + 1,
             "dtype": "uint16",
         },
-        "seed": {"tokens": args.seed_tokens},
+        "seed": {"tokens": args.seed_tokens, **({"mix": {"base": 1.0}} if args.base_seed else {})},
         "tokens_per_partition": args.tokens_per_partition,
         "candidates": CANDIDATES,
         "eval": {dom.name: {"paths": [str(root / "heldout" / dom.name / "*.npy")]} for dom in DOMAINS},
@@ -64,7 +67,7 @@ def config(root: Path, args: argparse.Namespace) -> dict:
                 "max_seq_len": args.seq,
             },
             "data": {"global_batch_size": 16, "micro_batch_size": 16},
-            "optim": {"lr": 3e-3},
+            "optim": {"lr": args.lr},
             "schedule": {"warmup_steps": 20},
             "system": {"device": "cpu", "threads": args.threads},
             "checkpoint_interval": 200,
@@ -80,6 +83,12 @@ def main() -> int:
     parser.add_argument("--d-model", type=int, default=48)
     parser.add_argument("--seq", type=int, default=64)
     parser.add_argument("--seed-tokens", type=int, default=300_000)
+    parser.add_argument(
+        "--base-seed",
+        action="store_true",
+        help="train the seed on a separate base corpus of all four domains, not on the partitions",
+    )
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak LR of the seed and every other run")
     parser.add_argument("--tokens-per-partition", type=int, default=300_000)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
@@ -89,6 +98,8 @@ def main() -> int:
     root = Path(args.root)
     started = time.perf_counter()
     write_corpus(root, train_tokens=1_200_000, heldout_tokens=20_000)
+    if args.base_seed:
+        write_base(root, int(1.1 * args.seed_tokens))
     spec = root / "ablate.yaml"
     spec.write_text(yaml.safe_dump(config(root, args), sort_keys=False))
     rc = dolma(["ablate", "validate", str(spec)])

@@ -57,6 +57,24 @@ def sample(domain: Domain, tokens: int, seed: int, chain_seed: int, doc_length: 
     return out.reshape(-1)[:tokens].astype(np.uint16)
 
 
+def write_base(root: Path, tokens: int) -> Path:
+    """A separate base corpus (`train/base/part-0.npy`) for a seed model: documents of all four domains, a quarter
+    each, interleaved, drawn from other documents than the domains' train and held-out shards."""
+    path = root / "train" / "base" / "part-0.npy"
+    if path.exists() and path.stat().st_size == 2 * tokens:
+        return path
+    doc = 256
+    per_domain = -(-tokens // (len(DOMAINS) * doc)) * doc
+    parts = [
+        sample(d, per_domain, seed=1000 + k, chain_seed=k, doc_length=doc).reshape(-1, doc)
+        for k, d in enumerate(DOMAINS)
+    ]
+    mixed = np.stack(parts, axis=1).reshape(-1)[:tokens]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mixed.astype(np.uint16).tofile(path)
+    return path
+
+
 def write_corpus(root: Path, train_tokens: int, heldout_tokens: int) -> dict[str, Path]:
     """Write (once) every domain's train and held-out shard under `root`; returns domain -> train shard."""
     out = {}
