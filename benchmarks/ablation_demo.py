@@ -74,6 +74,7 @@ def config(root: Path, args: argparse.Namespace) -> dict:
             "log_interval": 100,
         },
         "processes": args.processes,
+        "seeded_lr": args.seeded_lr,
     }
 
 
@@ -88,7 +89,8 @@ def main() -> int:
         action="store_true",
         help="train the seed on a separate base corpus of all four domains, not on the partitions",
     )
-    parser.add_argument("--lr", type=float, default=3e-3, help="peak LR of the seed and every other run")
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak LR of every run")
+    parser.add_argument("--seeded-lr", type=float, help="peak LR of the runs from the seed (default: --lr)")
     parser.add_argument("--tokens-per-partition", type=int, default=300_000)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)

@@ -213,3 +213,16 @@ def test_ray_runs_the_same_units_with_the_same_results(tmp_path: Path, ray_clust
     summary = json.loads((ray / "work" / "_dolma_ablate_summary.json").read_text())
     assert summary["units_done"] == 8 and summary["units_failed"] == 0
     assert (local / "work" / "ablation.csv").read_bytes() == (ray / "work" / "ablation.csv").read_bytes()
+
+
+def test_seeded_lr_applies_to_the_runs_from_the_seed_only(tmp_path: Path) -> None:
+    config = write_config(tmp_path, seeded_lr=0.004)
+    assert main(["ablate", "run", str(config)]) == 0
+    work = tmp_path / "work"
+
+    def run_lr(run: Path) -> float:
+        checkpoint = next((run / "checkpoints").iterdir())
+        return json.loads((checkpoint / "state.json").read_text())["config"]["optim"]["lr"]
+
+    assert run_lr(work / "seed") == 0.01
+    assert {run_lr(run) for run in (work / "runs").iterdir()} == {0.004}

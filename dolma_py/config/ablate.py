@@ -72,6 +72,9 @@ class AblateConfig:
     eval_instances: int = option(64, help="windows of corpus.sequence_length tokens scored per eval set")
     eval_batch: int = option(16, help="windows per evaluation forward pass")
     train: TrainingConfig = option(default_factory=TrainingConfig, help="how the models train")
+    seeded_lr: float | None = option(
+        None, help="peak LR of the runs from the seed (partition and full-mixture models); default: train.optim.lr"
+    )
     validate_candidates: list[str] = option(
         default_factory=list, help="candidates `dolma ablate validate` trains on the full mixture (default: all)"
     )
@@ -109,6 +112,8 @@ class AblateConfig:
         for name in self.validate_candidates:
             if name not in names:
                 raise ValueError(f"validate_candidates: unknown candidate {name!r}")
+        if self.seeded_lr is not None and self.seeded_lr <= 0:
+            raise ValueError(f"seeded_lr must be > 0, got {self.seeded_lr}")
         if self.eval_instances < 1 or self.eval_batch < 1 or self.processes < 1:
             raise ValueError("eval_instances, eval_batch and processes must be >= 1")
         if not self.plot.lower().endswith((".png", ".svg")):

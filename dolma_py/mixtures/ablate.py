@@ -15,6 +15,7 @@ full-mixture models (`validate/models/`, runs in `validate/runs/`), their scores
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -47,9 +48,13 @@ from dolma_py.mixtures.units import (
 )
 
 
-def train_config(config: AblateConfig, manifest: Path, out_dir: Path) -> TrainConfig:
-    """The `dolma train` config of one model of the ablation (only the newest checkpoint is kept)."""
-    return make_train_config(config.train, manifest, out_dir)
+def train_config(config: AblateConfig, manifest: Path, out_dir: Path, from_seed: bool = True) -> TrainConfig:
+    """The `dolma train` config of one model of the ablation (only the newest checkpoint is kept); a run from the
+    seed peaks at `seeded_lr` when it is set."""
+    training = config.train
+    if from_seed and config.seeded_lr is not None:
+        training = dataclasses.replace(training, optim=dataclasses.replace(training.optim, lr=config.seeded_lr))
+    return make_train_config(training, manifest, out_dir)
 
 
 @dataclass
@@ -100,7 +105,7 @@ class Ablation:
             token_count(seed.tokens, "seed.tokens"),
             self.layout.root / "manifests" / "seed",
         )
-        run = train_config(self.config, manifest, self.layout.root / "seed")
+        run = train_config(self.config, manifest, self.layout.root / "seed", from_seed=False)
         # the record is not in an ancestor of the run directory, whose lock a worker process must be able to take
         record = self.layout.root / "models" / "seed.json"
         unit = Unit("seed", (str(manifest / "manifest.json"),), (str(record),), TrainJob("seed", run))
