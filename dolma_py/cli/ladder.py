@@ -53,15 +53,16 @@ def fit_main(argv: list[str]) -> int:
 
 def run_fit(config: LadderFitConfig) -> int:
     """Fit and report (needs torch for L-BFGS and matplotlib for the plot)."""
-    from dolma_py.mixtures.ladder_fit import fit_ladder, plot_ladder, write_report
+    from dolma_py.mixtures.ladder_fit import fit_ladder, plot_ladder
     from dolma_py.mixtures.points import read_points
+    from dolma_py.mixtures.units import write_json
     from dolma_py.train import require_train_extra
 
     require_train_extra("ladder fit")
     points = read_points(config.points)
     report = fit_ladder(points, config.target_params, config.target_tokens, config.bootstrap, config.seed)
     out = Path(config.out) if config.out else Path(config.points).parent
-    write_report(report, out / "ladder_fit.json")
+    write_json(str(out / "ladder_fit.json"), report)
     plot_ladder(points, report, out / config.plot)
     law, pred = report["loss"]["law"], report["loss"]["prediction"]
     print(

@@ -7,13 +7,11 @@ bootstrap interval of the task loss maps to an interval of the accuracy.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dolma_py.io.atomic import write_bytes
 from dolma_py.mixtures.fit import LossLaw, Sigmoid, bootstrap_prediction, fit_loss_law, fit_sigmoid
 from dolma_py.mixtures.points import Point, final_losses, tasks
 
@@ -60,11 +58,6 @@ def fit_ladder(
             "predicted_accuracy": {"value": sigmoid.predict(pred.value), "low": accs[0], "high": accs[1]},
         }
     return report
-
-
-def write_report(report: dict[str, Any], path: Path) -> None:
-    """The fit as indented JSON, atomically."""
-    write_bytes(str(path), (json.dumps(report, indent=2, sort_keys=True) + "\n").encode(), compress=False)
 
 
 def plot_ladder(points: list[Point], report: dict[str, Any], path: Path) -> None:

@@ -60,6 +60,7 @@ def write_json(path: str, record: dict[str, Any]) -> None:
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
+    """A record written by `write_json`."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
