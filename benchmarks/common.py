@@ -359,3 +359,12 @@ def require_reference() -> Path:
     if not REFERENCE_DOLMA.exists():
         sys.exit(f"reference dolma not found at {REFERENCE_DOLMA}; run benchmarks/setup_reference.sh first")
     return REFERENCE_DOLMA
+
+
+def append_row(results: Path, benchmark: str, params: dict, outcome: dict) -> None:
+    """Append one JSON line for a benchmark whose result is not a timed measurement (a demonstration's figures)."""
+    row = {"benchmark": benchmark, "params": params, "results": outcome,
+           "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
+           "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with open(results, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row) + "\n")

@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "curriculum": "dolma_py.cli.curriculum",
     "train": "dolma_py.cli.train",
     "soup": "dolma_py.cli.soup",
+    "ablate": "dolma_py.cli.ablate",
+    "ladder": "dolma_py.cli.ladder",
     "list": "dolma_py.cli.list_taggers",
     "quickstart": "dolma_py.cli.quickstart",
     "warc": "dolma_py.cli.warc",
