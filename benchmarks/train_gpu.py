@@ -24,6 +24,7 @@ import torch  # noqa: E402
 
 from dolma_py.config.train import ModelConfig, OptimConfig, SystemConfig  # noqa: E402
 from dolma_py.train.distributed import init_runtime  # noqa: E402
+from dolma_py.train.loss import shift_labels  # noqa: E402
 from dolma_py.train.model import Transformer, flops_per_token  # noqa: E402
 from dolma_py.train.schedule import build_optimizer  # noqa: E402
 
@@ -41,11 +42,11 @@ def bench_preset(
         model.compile()
     optimizer = build_optimizer(model, OptimConfig(), fused=rt.device.type == "cuda")
     vocab = model.cfg.vocab_size
-    batches = torch.randint(0, vocab, (warmup + steps, micro, seq + 1), device=rt.device)
+    batches = torch.randint(0, vocab, (warmup + steps, micro, seq), device=rt.device)
 
     def step(i: int) -> None:
         with rt.autocast():
-            loss, _ = model(batches[i, :, :-1], batches[i, :, 1:])
+            loss, _ = model(batches[i], shift_labels(batches[i]))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

@@ -32,6 +32,7 @@ from dolma_py.errors import ConfigError, DolmaError  # noqa: E402
 from dolma_py.manifest import Manifest, PhaseInfo  # noqa: E402
 from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_state  # noqa: E402
 from dolma_py.train.data import CurriculumBatches  # noqa: E402
+from dolma_py.train.loss import IGNORE, chunked_lm_loss, shift_labels  # noqa: E402
 from dolma_py.train.metrics import read_metrics  # noqa: E402
 from dolma_py.train.model import Transformer, flops_per_token, matmul_params  # noqa: E402
 from dolma_py.train.schedule import LRSchedule  # noqa: E402
@@ -135,16 +136,54 @@ def test_model_is_olmo2_shaped() -> None:
     assert torch.equal(names["layers.0.self_attn.q_norm.weight"], torch.ones(64))
 
     x = torch.randint(0, V, (2, 16))
-    loss, ce = model(x[:, :-1], x[:, 1:])
-    logits = model(x[:, :-1]).float()
+    loss, parts = model(x, shift_labels(x))  # the whole instance goes in; its last position has no label
+    logits = model(x).float()[:, :-1]
     log_z = torch.logsumexp(logits, -1)
     expected_ce = torch.nn.functional.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten())
-    torch.testing.assert_close(ce, expected_ce)
+    torch.testing.assert_close(parts["ce"], expected_ce)
     torch.testing.assert_close(loss, expected_ce + 1e-5 * log_z.pow(2).mean())
+    per_token = model(x, shift_labels(x), reduction="none")
+    assert per_token.shape == (2, 16) and torch.all(per_token[:, -1] == 0)
+    torch.testing.assert_close(per_token[:, :-1].mean(), expected_ce)
     # causal: changing a later token leaves earlier logits untouched
     y = x.clone()
     y[:, 10] = (y[:, 10] + 1) % V
     torch.testing.assert_close(model(y)[:, :10], model(x)[:, :10])
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+def test_chunked_loss_matches_the_plain_loss_and_gradient(chunk: int) -> None:
+    """The chunked loss against autograd through whole fp32 logits: same loss, ce and gradients, with IGNOREd
+    labels skipped; under bf16 autocast against the plain loss on the bf16 logits."""
+    gen = torch.Generator().manual_seed(0)
+    n, d, vocab, z = 50, 16, 40, 1e-2
+    h = torch.randn(n, d, generator=gen, requires_grad=True)
+    w = (0.3 * torch.randn(vocab, d, generator=gen)).requires_grad_()
+    labels = torch.randint(0, vocab, (n,), generator=gen)
+    labels[::6] = IGNORE
+
+    def plain(h: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = (h @ w.t()).float()
+        keep = labels != IGNORE
+        log_z = torch.logsumexp(logits[keep], -1)
+        ce = torch.nn.functional.cross_entropy(logits[keep], labels[keep])
+        return ce + z * log_z.pow(2).mean(), ce
+
+    (loss, ce), (ref_loss, ref_ce) = chunked_lm_loss(h, w, labels, z, chunk), plain(h, w)
+    torch.testing.assert_close(loss, ref_loss)
+    torch.testing.assert_close(ce, ref_ce)
+    got = torch.autograd.grad(3.0 * loss, (h, w))
+    want = torch.autograd.grad(3.0 * ref_loss, (h, w))
+    for g, r in zip(got, want, strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        (loss, _), (ref_loss, _) = chunked_lm_loss(h, w, labels, z, chunk), plain(h, w)
+        got = torch.autograd.grad(loss, (h, w))
+        want = torch.autograd.grad(ref_loss, (h, w))
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-2, atol=1e-2)
+    assert got[0].dtype == h.dtype and got[1].dtype == w.dtype
+    for g, r in zip(got, want, strict=True):
+        torch.testing.assert_close(g, r.float(), rtol=2e-2, atol=2e-3)
 
 
 # --- data and schedule ----------------------------------------------------------------------------------------
@@ -312,7 +351,7 @@ def test_export_matches_transformers_olmo2(tmp_path: Path) -> None:
         ({"data": DataConfig(8, 3)}, "multiple of data.micro_batch_size=3"),
         ({"data": DataConfig(64, 8)}, "phase 'anneal' has 32 instances, fewer than one step"),
         ({"model": ModelConfig(vocab_size=32)}, "token id .* >= model.vocab_size=32"),
-        ({"model": ModelConfig(vocab_size=V, max_seq_len=16)}, "needs model.max_seq_len >= 32"),
+        ({"model": ModelConfig(vocab_size=V, max_seq_len=16)}, "needs model.max_seq_len >= 33"),
         ({"model": ModelConfig(preset="2B")}, "model.preset '2B' is unknown"),
         ({"model": ModelConfig(d_model=60)}, "must split into model.n_heads=4 heads of even size"),
         ({"manifest": "/nonexistent"}, "manifest not found"),

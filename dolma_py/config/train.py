@@ -49,6 +49,10 @@ PRESETS: dict[str, dict[str, int]] = {
 vocab 100352 is OLMo 2's padded dolma2 tokenizer. `1B` is OLMo 2 1B's shape (1.28B by that count, 1.48B in all)."""
 
 
+RUNTIME_FIELDS = ("loss_chunk",)
+"""Model options that change how the loss is computed, not the weights or the result."""
+
+
 @dataclasses.dataclass
 class ModelConfig:
     """Transformer shape: a preset, with any field given here overriding the preset's value."""
@@ -64,6 +68,9 @@ class ModelConfig:
     norm_eps: float = option(1e-6, help="RMSNorm epsilon")
     init_std: float = option(0.02, help="std of the truncated-normal (+-3 std) weight init")
     z_loss: float = option(1e-5, help="weight of the z-loss (mean squared log-partition of the logits)")
+    loss_chunk: int = option(
+        4096, help="tokens whose float32 logits the loss holds at once (memory, not the model: may change on resume)"
+    )
 
     def validate(self) -> None:
         if self.preset not in PRESETS:
@@ -77,8 +84,15 @@ class ModelConfig:
             raise ValueError(
                 f"model.d_model={shape.d_model} must split into model.n_heads={shape.n_heads} heads of even size (RoPE)"
             )
+        if self.loss_chunk < 1:
+            raise ValueError(f"model.loss_chunk must be >= 1, got {self.loss_chunk}")
         if self.rope_theta <= 0 or self.norm_eps <= 0 or self.init_std <= 0 or self.z_loss < 0:
             raise ValueError("model.rope_theta, model.norm_eps and model.init_std must be > 0 and model.z_loss >= 0")
+
+    def shape(self) -> dict[str, object]:
+        """The resolved fields that define the weights (all but memory knobs like `loss_chunk`): what a resume or a
+        soup must match."""
+        return {k: v for k, v in dataclasses.asdict(self.resolved()).items() if k not in RUNTIME_FIELDS}
 
     def resolved(self) -> ModelConfig:
         """A copy with every shape field filled in from the preset."""

@@ -39,6 +39,11 @@ class Runtime:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
 
+    def sync(self) -> None:
+        """Wait for this device's queued work (a no-op on CPU): what timing needs before reading the clock."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     def peak_flops(self, configured: float | None) -> float | None:
         """Peak FLOP/s of one device for MFU: the configured value, else H100 dense bf16 on CUDA, else none."""
         if configured is not None:
@@ -54,20 +59,20 @@ def init_runtime(cfg: SystemConfig) -> Runtime:
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)  # before the process group, so NCCL's communicator binds this rank's GPU
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     owns_group = False
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        if use_cuda:
+            dist.init_process_group("nccl", device_id=device)
+        else:
+            dist.init_process_group("gloo")
         owns_group = True
     rank = dist.get_rank() if dist.is_initialized() else 0
     world = dist.get_world_size() if dist.is_initialized() else 1
-    if use_cuda:
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    else:
-        device = torch.device("cpu")
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and use_cuda)
     return Runtime(rank, world, device, bf16, cfg.parallel, owns_group)
 

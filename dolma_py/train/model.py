@@ -12,6 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dolma_py.config.train import ModelConfig
+from dolma_py.train.loss import chunked_lm_loss, token_cross_entropy
 
 
 class RMSNorm(nn.Module):
@@ -96,7 +97,7 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    """The language model: embeddings, blocks, final norm, untied LM head; returns logits or (loss, ce)."""
+    """The language model: embeddings, blocks, final norm, untied LM head; returns logits or the loss."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -121,23 +122,28 @@ class Transformer(nn.Module):
                 nn.init.ones_(module.weight)
 
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Logits (B, T, vocab) when `targets` is None, else (cross-entropy + z-loss, cross-entropy) means."""
-        T = idx.shape[1]
+        self, idx: torch.Tensor, labels: torch.Tensor | None = None, reduction: str = "mean"
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Logits (B, T, vocab) when `labels` is None. With `labels` (B, T; IGNORE where untrained, see
+        `loss.shift_labels`): `reduction="mean"` gives (cross-entropy + z-loss, {"ce": cross-entropy}) means over the
+        labelled tokens, `reduction="none"` the (B, T) float32 cross-entropy per token. The loss never holds the
+        whole batch's float32 logits (see loss.py)."""
+        B, T = idx.shape
         if T > self.cfg.max_seq_len:
             raise ValueError(f"input of {T} tokens is longer than model.max_seq_len={self.cfg.max_seq_len}")
         cos, sin = self.rope_cos[:T], self.rope_sin[:T]
         x = self.embed_tokens(idx)
         for layer in self.layers:
             x = layer(x, cos, sin)
-        logits = self.lm_head(self.norm(x))
-        if targets is None:
-            return logits
-        logits = logits.float()
-        log_z = torch.logsumexp(logits, dim=-1)
-        ce = (log_z - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)).mean()
-        return ce + self.cfg.z_loss * log_z.pow(2).mean(), ce.detach()
+        h = self.norm(x)
+        if labels is None:
+            return self.lm_head(h)
+        h, flat = h.flatten(0, 1), labels.flatten()
+        chunk = self.cfg.loss_chunk
+        if reduction == "none":
+            return token_cross_entropy(h, self.lm_head.weight, flat, chunk).view(B, T)
+        loss, ce = chunked_lm_loss(h, self.lm_head.weight, flat, self.cfg.z_loss, chunk)
+        return loss, {"ce": ce.detach()}
 
 
 def matmul_params(cfg: ModelConfig) -> int:

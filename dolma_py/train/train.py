@@ -1,8 +1,9 @@
 """`train(config)`: the training loop. Batches are addressed by the global step, the LR by the step's phase.
 
 Each step: set the LR, run this rank's micro-batches (gradient accumulation, all-reduce on the last one), clip,
-AdamW step; then log, evaluate and checkpoint on their intervals. An instance of `sequence_length` tokens trains
-`sequence_length - 1` next-token predictions (input tokens[:-1], targets tokens[1:]).
+AdamW step; then log, evaluate and checkpoint on their intervals. The model sees whole instances of
+`sequence_length` tokens (an even shape for attention kernels and compiled graphs), with the labels shifted inside
+the instance (`loss.shift_labels`): `sequence_length - 1` next-token predictions per instance.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import random
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ from dolma_py.train.checkpoint import list_checkpoints, load_checkpoint, read_st
 from dolma_py.train.data import CurriculumBatches, validation_rows
 from dolma_py.train.distributed import Runtime, all_reduce_sum, gradient_sync, init_runtime, shutdown, wrap_model
 from dolma_py.train.evaluate import evaluate
-from dolma_py.train.metrics import MetricsLog
+from dolma_py.train.loss import shift_labels
+from dolma_py.train.metrics import MetricsLog, Throughput
 from dolma_py.train.model import Transformer, flops_per_token
 from dolma_py.train.schedule import LRSchedule, build_optimizer
 
@@ -90,10 +91,10 @@ def _open_data(config: TrainConfig, rt: Runtime) -> tuple[Manifest, CurriculumBa
     except ManifestError as err:
         raise DolmaError(str(err)) from None
     max_len = config.model.resolved().max_seq_len or 0
-    if manifest.sequence_length - 1 > max_len:
+    if manifest.sequence_length > max_len:
         raise ConfigError(
             f"manifest sequence_length {manifest.sequence_length} needs model.max_seq_len >= "
-            f"{manifest.sequence_length - 1}, got {max_len}"
+            f"{manifest.sequence_length}, got {max_len}"
         )
     return manifest, batches
 
@@ -102,7 +103,7 @@ def _run_state(config: TrainConfig, manifest: Manifest, batches: CurriculumBatch
     """state.json content: the data position (step and instances consumed) and what a resume must match."""
     return {
         "instances": step * batches.global_batch,
-        "tokens": step * batches.global_batch * (manifest.sequence_length - 1),
+        "tokens": step * batches.global_batch * manifest.sequence_length,
         "phase": batches.phase_at(min(step, batches.total_steps - 1)).name,
         "world_size": batches.world,
         "global_batch_size": batches.global_batch,
@@ -118,8 +119,8 @@ def _run_state(config: TrainConfig, manifest: Manifest, batches: CurriculumBatch
 
 
 def _check_resumable(meta: dict[str, Any], current: dict[str, Any], path: Path) -> None:
-    saved_model = dataclasses.asdict(ModelConfig(**meta["config"]["model"]).resolved())
-    now_model = current["config"]["model"]
+    saved_model = ModelConfig(**meta["config"]["model"]).shape()
+    now_model = ModelConfig(**current["config"]["model"]).shape()
     diff = sorted(k for k in now_model if saved_model.get(k) != now_model[k])
     if diff:
         raise ConfigError(f"{path}: model.{diff[0]} differs from the checkpoint ({saved_model[diff[0]]!r})")
@@ -166,8 +167,9 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
     val_table = manifest.validation()
     val_rows, val_sources = validation_rows(manifest, config.eval.max_instances, rt.rank, rt.world)
     eval_micro = config.eval.micro_batch_size or config.data.micro_batch_size
-    trained_len = manifest.sequence_length - 1
-    flops = flops_per_token(model_cfg, trained_len)
+    seq = manifest.sequence_length
+    step_tokens = batches.global_batch * seq
+    flops = flops_per_token(model_cfg, seq)
     peak = rt.peak_flops(config.system.peak_flops)
     params = [p for p in model.parameters() if p.requires_grad]
     clip = config.optim.grad_clip or float("inf")
@@ -175,7 +177,7 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
 
     loss_value: float | None = None
     checkpoint = existing[-1] if existing else None
-    window_start, window_steps = time.perf_counter(), 0
+    speed = Throughput(rt.sync)
     for step in range(start, end):
         phase = batches.phase_at(step)
         if step == phase.start:
@@ -195,22 +197,24 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
             x = torch.from_numpy(mb).to(rt.device, non_blocking=True)
             with gradient_sync(net, sync=i == len(micro) - 1):
                 with rt.autocast():
-                    loss, ce = net(x[:, :-1], x[:, 1:])
+                    loss, parts = net(x, shift_labels(x))
                 (loss / len(micro)).backward()
             loss_sum += loss.detach()
-            ce_sum += ce
+            ce_sum += parts["ce"]
         grad_norm = torch.nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         done = step + 1
-        window_steps += 1
+        if step == start:  # the first step of a process compiles and warms up: not timed
+            speed.restart()
+        else:
+            speed.add(step_tokens)
 
         if _due(done, config.log_interval, end):
             stats = torch.stack([loss_sum, ce_sum]) / (len(micro) * rt.world)
             loss_value, ce_value = all_reduce_sum(stats).tolist()
             norm = grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm
-            elapsed = time.perf_counter() - window_start
-            tokens_per_s = window_steps * batches.global_batch * trained_len / elapsed
+            tokens_per_s = speed.rate()
             log.write(
                 {
                     "step": done,
@@ -219,20 +223,22 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
                     "loss": loss_value,
                     "ce": ce_value,
                     "grad_norm": float(norm),
-                    "tokens": done * batches.global_batch * trained_len,
+                    "tokens": done * step_tokens,
                     "tokens_per_s": tokens_per_s,
-                    "mfu": None if peak is None else flops * tokens_per_s / (peak * rt.world),
+                    "mfu": None if peak is None or tokens_per_s is None else flops * tokens_per_s / (peak * rt.world),
                 }
             )
-            window_start, window_steps = time.perf_counter(), 0
+            speed.restart()
 
         if val_table is not None and len(val_rows) and config.eval.interval and _due(done, config.eval.interval, end):
             losses = evaluate(net, val_table, val_rows, val_sources, manifest.sources, eval_micro, rt)
             log.write({"step": done, "eval": losses, "eval_loss": float(np.mean(list(losses.values())))})
+            speed.restart()
 
         if _due(done, config.checkpoint.interval, end):
             state = _run_state(config, manifest, batches, done)
             checkpoint = save_checkpoint(ckpt_root, done, model, optimizer, state, config.checkpoint.keep)
+            speed.restart()
 
     if rt.is_main and checkpoint is not None and config.export:
         from dolma_py.train.export import export_hf
@@ -245,5 +251,5 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
     trained = max(end - start, 0)
     return TrainResult(
         end if start < end else start, loss_value, checkpoint, out / "metrics.jsonl",
-        trained_steps=trained, trained_tokens=trained * batches.global_batch * trained_len,
+        trained_steps=trained, trained_tokens=trained * step_tokens,
     )
