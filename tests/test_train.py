@@ -113,8 +113,46 @@ def test_preset_parameter_counts(preset: str, total: int, ladder: int) -> None:
     assert n == total
     assert n - cfg.vocab_size * cfg.d_model == ladder  # the ladder name counts non-embedding + input embedding
     assert matmul_params(cfg) == n - cfg.vocab_size * cfg.d_model - (4 * cfg.n_layers + 1) * cfg.d_model
-    assert flops_per_token(cfg, 2048) == 6 * matmul_params(cfg) + 12 * cfg.n_layers * cfg.d_model * 2048
     assert set(PRESETS) == {"tiny", "190M", "370M", "760M", "1B"}
+
+
+def test_flops_per_token_is_a_hand_count() -> None:
+    """d 8, 1 layer, 2 heads, SwiGLU 16, vocab 10, 4 tokens, counted by hand (2 FLOPs per multiply-add)."""
+    cfg = ModelConfig(d_model=8, n_layers=1, n_heads=2, mlp_hidden=16, vocab_size=10, max_seq_len=4)
+    per_token_matmul = 2 * (4 * 8 * 8 + 3 * 8 * 16 + 10 * 8)  # q k v o, gate up down, LM head: 1440
+    # causal attention over the sequence: query t meets t + 1 keys, 8 multiply-adds for q.k and 8 for the values
+    attention = sum(2 * (8 + 8) * (t + 1) for t in range(4))  # 320 for the 4 tokens
+    forward_per_token = per_token_matmul + attention / 4  # 1520
+    assert flops_per_token(cfg, 4) == 3 * forward_per_token == 4560  # backward = 2 x forward
+    # the matmul part against torch's FLOP counter over a real forward pass (which counts attention as non-causal)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        Transformer(cfg)(torch.zeros(1, 4, dtype=torch.long))
+    counts = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+    assert counts["aten.mm"] == 4 * per_token_matmul
+    assert sum(n for op, n in counts.items() if "attention" in op) == 4 * 8 * 4 * 4  # full 4 x 4 scores: 512 > 320
+
+
+def test_peak_flops_by_device_name() -> None:
+    from dolma_py.train.distributed import peak_flops_for
+
+    names = {
+        "NVIDIA H100 80GB HBM3": 989e12,
+        "NVIDIA H100 PCIe": 756e12,
+        "NVIDIA H100 NVL": 835e12,
+        "NVIDIA H200": 989e12,
+        "NVIDIA GH200 480GB": 989e12,
+        "NVIDIA A100-SXM4-40GB": 312e12,
+        "NVIDIA A100 80GB PCIe": 312e12,
+        "NVIDIA L40S": 362e12,
+        "NVIDIA L40": 181e12,
+        "NVIDIA L4": 121e12,
+        "NVIDIA A10": 125e12,
+        "NVIDIA B200": 2250e12,
+    }
+    assert {name: peak_flops_for(name) for name in names} == names
+    assert peak_flops_for("NVIDIA A10G") is None and peak_flops_for("Tesla T4") is None  # unknown: no guessed MFU
 
 
 def test_model_is_olmo2_shaped() -> None:

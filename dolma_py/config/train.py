@@ -190,7 +190,8 @@ class SystemConfig:
         "ddp", help="with several processes: DDP, or FSDP2 (fully_shard) for large models"
     )
     peak_flops: float | None = option(
-        None, help="peak FLOP/s of one device for MFU (default: 989e12, H100 dense bf16, on cuda; none on cpu)"
+        None,
+        help="peak FLOP/s of one device for MFU (default: the CUDA device's dense bf16 peak by name; none on cpu)",
     )
     threads: int | None = option(None, help="torch CPU threads (default: torch's choice)")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,7 +15,28 @@ from torch.nn.parallel import DistributedDataParallel
 from dolma_py.config.train import SystemConfig
 from dolma_py.errors import ConfigError
 
-H100_BF16_DENSE_FLOPS = 989e12
+PEAK_BF16_FLOPS: tuple[tuple[str, float], ...] = (
+    (r"gh200", 989e12),
+    (r"h200 nvl", 835e12),
+    (r"h200", 989e12),
+    (r"h100 nvl", 835e12),
+    (r"h100 pcie", 756e12),
+    (r"h100", 989e12),  # SXM: "NVIDIA H100 80GB HBM3"
+    (r"b200", 2250e12),
+    (r"a100", 312e12),  # SXM and PCIe, 40 and 80 GB
+    (r"l40s", 362e12),
+    (r"l40\b", 181e12),
+    (r"l4\b", 121e12),
+    (r"a10\b", 125e12),
+)
+"""Dense (no sparsity) bf16 tensor-core peak FLOP/s from NVIDIA's datasheets, by a pattern searched for in the
+lower-cased `torch.cuda.get_device_name()`; the first match wins, so specific names come before general ones."""
+
+
+def peak_flops_for(device_name: str) -> float | None:
+    """Dense bf16 peak FLOP/s of a CUDA device by its name, or None for a device not in `PEAK_BF16_FLOPS`."""
+    name = device_name.lower()
+    return next((peak for pattern, peak in PEAK_BF16_FLOPS if re.search(pattern, name)), None)
 
 
 @dataclass
@@ -45,10 +67,11 @@ class Runtime:
             torch.cuda.synchronize(self.device)
 
     def peak_flops(self, configured: float | None) -> float | None:
-        """Peak FLOP/s of one device for MFU: the configured value, else H100 dense bf16 on CUDA, else none."""
+        """Peak FLOP/s of one device for MFU: the configured value, else the CUDA device's by name (None for a
+        device the table does not know, and on CPU)."""
         if configured is not None:
             return configured
-        return H100_BF16_DENSE_FLOPS if self.device.type == "cuda" else None
+        return peak_flops_for(torch.cuda.get_device_name(self.device)) if self.device.type == "cuda" else None
 
 
 def init_runtime(cfg: SystemConfig) -> Runtime:

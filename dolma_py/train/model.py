@@ -155,7 +155,13 @@ def matmul_params(cfg: ModelConfig) -> int:
 
 
 def flops_per_token(cfg: ModelConfig, seq_len: int) -> int:
-    """Training FLOPs per token, PaLM's formula: 6 * matmul params + 12 * n_layers * d_model * seq_len (attention)."""
+    """Training FLOPs per token of an instance of `seq_len` tokens: forward + backward = 3 x forward.
+
+    Forward: 2 FLOPs per multiply-add, so 2 * matmul params per token, plus causal attention: the query at position
+    t scores and mixes t + 1 keys (q.k and the weighted sum of values, 2 * d_model multiply-adds each), which
+    averages to 2 * d_model * (seq_len + 1) FLOPs per token and layer. Training: 6 * N + 6 * n_layers * d_model *
+    (seq_len + 1), half of PaLM's non-causal 12 * n_layers * d_model * seq_len attention term.
+    """
     c = cfg.resolved()
     assert c.n_layers and c.d_model
-    return 6 * matmul_params(c) + 12 * c.n_layers * c.d_model * seq_len
+    return 6 * matmul_params(c) + 6 * c.n_layers * c.d_model * (seq_len + 1)
