@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from dolma_py.config.train import SystemConfig
 from dolma_py.errors import ConfigError
+from dolma_py.train.together import ControlGroup
 
 PEAK_BF16_FLOPS: tuple[tuple[str, float], ...] = (
     (r"gh200", 989e12),
@@ -49,6 +51,7 @@ class Runtime:
     bf16: bool
     parallel: str
     owns_group: bool
+    control: ControlGroup
 
     @property
     def is_main(self) -> bool:
@@ -97,7 +100,7 @@ def init_runtime(cfg: SystemConfig) -> Runtime:
     rank = dist.get_rank() if dist.is_initialized() else 0
     world = dist.get_world_size() if dist.is_initialized() else 1
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and use_cuda)
-    return Runtime(rank, world, device, bf16, cfg.parallel, owns_group)
+    return Runtime(rank, world, device, bf16, cfg.parallel, owns_group, ControlGroup(world, rank))
 
 
 def shutdown(rt: Runtime, clean: bool) -> None:
@@ -106,6 +109,21 @@ def shutdown(rt: Runtime, clean: bool) -> None:
         if clean:
             dist.barrier()
         dist.destroy_process_group()
+
+
+def abandon(rt: Runtime) -> None:
+    """Leave the process group after a failure without waiting for anyone: the collectives the other ranks are
+    blocked in then fail instead of waiting for this rank (NCCL's communicators are aborted)."""
+    if not dist.is_initialized():
+        return
+    abort = getattr(dist.distributed_c10d, "_abort_process_group", None)
+    try:
+        if abort is not None and rt.device.type == "cuda":
+            abort()
+        else:
+            dist.destroy_process_group()
+    except Exception as err:  # noqa: BLE001 - leaving is best effort; the run is failing anyway
+        print(f"rank {rt.rank}: leaving the process group failed: {err}", file=sys.stderr)
 
 
 def wrap_model(model: torch.nn.Module, rt: Runtime, compile: bool) -> torch.nn.Module:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,21 @@ from dolma_py.exec.units import UnitResult
 from dolma_py.manifest import Manifest, ManifestError
 from dolma_py.train.checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
 from dolma_py.train.data import CurriculumBatches, validation_rows
-from dolma_py.train.distributed import Runtime, all_reduce_sum, gradient_sync, init_runtime, shutdown, wrap_model
+from dolma_py.train.distributed import (
+    Runtime,
+    abandon,
+    all_reduce_sum,
+    gradient_sync,
+    init_runtime,
+    shutdown,
+    wrap_model,
+)
 from dolma_py.train.evaluate import evaluate
 from dolma_py.train.loss import shift_labels
 from dolma_py.train.metrics import MetricsLog, Throughput
 from dolma_py.train.model import Transformer, flops_per_token
 from dolma_py.train.schedule import LRSchedule, build_optimizer
+from dolma_py.train.together import FailTogether, agree, agree_on, main_only
 
 
 @dataclasses.dataclass
@@ -56,15 +66,16 @@ def train(config: TrainConfig) -> TrainResult:
     rt = init_runtime(config.system)
     clean = False
     try:
-        where = summary_file(config.out_dir, "train")
-        run: contextlib.AbstractContextManager[RunSummary] = (
-            summarized_run("train", where, [where], units_total=1)
-            if rt.is_main
-            else contextlib.nullcontext(RunSummary("train"))
-        )
-        with run as summary:
-            result = _train(config, rt)
-            _summarize(summary, config, result)
+        with FailTogether(rt.control, leave=lambda: abandon(rt)):
+            where = summary_file(config.out_dir, "train")
+            run: contextlib.AbstractContextManager[RunSummary] = (
+                summarized_run("train", where, [where], units_total=1)
+                if rt.is_main
+                else contextlib.nullcontext(RunSummary("train"))
+            )
+            with run as summary:
+                result = _train(config, rt)
+                _summarize(summary, config, result)
         clean = True
         return result
     finally:
@@ -136,20 +147,41 @@ def _due(done: int, interval: int, end: int) -> bool:
     return done == end or (interval > 0 and done % interval == 0)
 
 
-def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
-    out = Path(config.out_dir)
-    ckpt_root = out / "checkpoints"
+def _prepare(
+    config: TrainConfig, rt: Runtime
+) -> tuple[TrainConfig, Manifest, CurriculumBatches, LRSchedule, list[Path], dict[str, Any]]:
+    """Open the data, build the schedule and find the checkpoint to resume: everything checked before the model."""
     manifest, batches = _open_data(config, rt)
     schedule = LRSchedule(config.schedule, config.optim.lr, [(p.name, p.steps) for p in batches.phases])
-    model_cfg = config.model.resolved()
-    config = dataclasses.replace(config, model=model_cfg)
-
+    config = dataclasses.replace(config, model=config.model.resolved())
+    ckpt_root = Path(config.out_dir) / "checkpoints"
     existing = list_checkpoints(ckpt_root)
     if existing and not config.resume:
         raise ConfigError(f"{ckpt_root} already holds checkpoints; pass --resume or use another out_dir")
     meta = read_state(existing[-1]) if existing else {"step": 0}
     if existing:
         _check_resumable(meta, _run_state(config, manifest, batches, meta["step"]), existing[-1])
+    return config, manifest, batches, schedule, existing, meta
+
+
+def _check_ids(micro: list[np.ndarray], vocab: int, phase: str, step: int) -> None:
+    for mb in micro:
+        if int(mb.max()) >= vocab:
+            raise ConfigError(f"phase {phase!r} step {step}: token id {int(mb.max())} >= model.vocab_size={vocab}")
+
+
+def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
+    out = Path(config.out_dir)
+    ckpt_root = out / "checkpoints"
+    error: Exception | None = None
+    try:
+        config, manifest, batches, schedule, existing, meta = _prepare(config, rt)
+    except Exception as err:  # noqa: BLE001 - every rank raises it (or names the rank that did) through agree
+        error = err
+    agree(rt.control, error, "setup")
+    run_state = _run_state(config, manifest, batches, meta["step"])
+    agree_on(rt.control, "config, manifest or checkpoint", json.dumps([run_state, meta["step"]], sort_keys=True))
+    model_cfg = config.model
 
     random.seed(config.seed)
     np.random.seed(config.seed)
@@ -186,14 +218,16 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
         for group in optimizer.param_groups:
             group["lr"] = lr
 
-        micro = batches.micro_batches(step)
+        error = None
+        try:
+            micro = batches.micro_batches(step)
+            _check_ids(micro, vocab, phase.name, step)
+        except Exception as err:  # noqa: BLE001 - raised on every rank by agree, before any collective of the model
+            error = err
+        agree(rt.control, error, f"step {step}")
         loss_sum = torch.zeros((), device=rt.device)
         ce_sum = torch.zeros((), device=rt.device)
         for i, mb in enumerate(micro):
-            if int(mb.max()) >= vocab:
-                raise ConfigError(
-                    f"phase {phase.name!r} step {step}: token id {int(mb.max())} >= model.vocab_size={vocab}"
-                )
             x = torch.from_numpy(mb).to(rt.device, non_blocking=True)
             with gradient_sync(net, sync=i == len(micro) - 1):
                 with rt.autocast():
@@ -240,14 +274,14 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
             checkpoint = save_checkpoint(ckpt_root, done, model, optimizer, state, config.checkpoint.keep)
             speed.restart()
 
-    if rt.is_main and checkpoint is not None and config.export:
+    if checkpoint is not None and config.export:
         from dolma_py.train.export import export_hf
 
-        export_hf(checkpoint, Path(config.export))
-    if rt.is_main and config.plot:
+        main_only(rt.control, "export", lambda: export_hf(checkpoint, Path(config.export)))
+    if config.plot:
         from dolma_py.train.plot import plot_metrics
 
-        plot_metrics(out / "metrics.jsonl", out / "loss.png")
+        main_only(rt.control, "plot", lambda: plot_metrics(out / "metrics.jsonl", out / "loss.png"))
     trained = max(end - start, 0)
     return TrainResult(
         end if start < end else start, loss_value, checkpoint, out / "metrics.jsonl",
