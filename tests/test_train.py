@@ -30,7 +30,7 @@ from dolma_py.config.train import (  # noqa: E402
 )
 from dolma_py.errors import ConfigError, DolmaError  # noqa: E402
 from dolma_py.manifest import Manifest, PhaseInfo  # noqa: E402
-from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_state  # noqa: E402
+from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_optim_state, read_state  # noqa: E402
 from dolma_py.train.data import CurriculumBatches  # noqa: E402
 from dolma_py.train.loss import IGNORE, chunked_lm_loss, shift_labels  # noqa: E402
 from dolma_py.train.metrics import read_metrics  # noqa: E402
@@ -308,7 +308,7 @@ def test_resume_is_bit_identical(tmp_path: Path) -> None:
     final_full, final_part = (read_model_state(r / "checkpoints" / "step00000012") for r in (full, part))
     assert final_full.keys() == final_part.keys()
     assert all(torch.equal(final_full[k], final_part[k]) for k in final_full)
-    optim = [torch.load(r / "checkpoints/step00000012/optim.pt", weights_only=True) for r in (full, part)]
+    optim = [read_optim_state(r / "checkpoints/step00000012") for r in (full, part)]
     for name, slots in optim[0]["state"].items():
         assert all(torch.equal(v, optim[1]["state"][name][k]) for k, v in slots.items())
     strip = lambda recs: [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in recs]  # noqa: E731

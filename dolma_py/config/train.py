@@ -169,10 +169,13 @@ class EvalConfig:
 
 @dataclasses.dataclass
 class CheckpointConfig:
-    """Checkpoints under `<out_dir>/checkpoints/step<N>`, written atomically."""
+    """Sharded checkpoints under `<out_dir>/checkpoints/step<N>` (each rank writes its shard), published atomically."""
 
     interval: int = option(1000, help="save every this many steps and after the last step (0: only at the end)")
     keep: int = option(0, help="keep only the newest this many checkpoints (0: keep all)")
+    async_save: bool = option(
+        False, help="write the shards in a background thread while training goes on (published at the next save)"
+    )
 
     def validate(self) -> None:
         if self.interval < 0 or self.keep < 0:

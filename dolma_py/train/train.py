@@ -23,7 +23,7 @@ from dolma_py.errors import ConfigError, DolmaError
 from dolma_py.exec.runner import RunSummary, summarized_run, summary_file
 from dolma_py.exec.units import UnitResult
 from dolma_py.manifest import Manifest, ManifestError
-from dolma_py.train.checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
+from dolma_py.train.checkpoint import Checkpointer, list_checkpoints, read_state
 from dolma_py.train.data import CurriculumBatches, validation_rows
 from dolma_py.train.distributed import (
     Runtime,
@@ -135,7 +135,7 @@ def _check_resumable(meta: dict[str, Any], current: dict[str, Any], path: Path) 
     diff = sorted(k for k in now_model if saved_model.get(k) != now_model[k])
     if diff:
         raise ConfigError(f"{path}: model.{diff[0]} differs from the checkpoint ({saved_model[diff[0]]!r})")
-    for key in ("global_batch_size", "world_size"):
+    for key in ("global_batch_size",):  # the world size may change: batches depend on the step alone
         if meta[key] != current[key]:
             raise ConfigError(f"{path}: {key} was {meta[key]}, now {current[key]}; resume needs the same value")
     if meta["manifest"]["phases"] != current["manifest"]["phases"]:
@@ -190,11 +190,16 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
         model = Transformer(model_cfg)
     net = wrap_model(model, rt, config.system.compile)
     optimizer = build_optimizer(model, config.optim, fused=rt.device.type == "cuda")
-    if existing:
-        load_checkpoint(existing[-1], model, optimizer)
+    checkpointer = Checkpointer(ckpt_root, rt.control, config.checkpoint.keep, config.checkpoint.async_save)
+    if existing and not checkpointer.load(existing[-1], model, optimizer, config.seed):
+        log_note = f"resumed on {rt.world} processes from a checkpoint of {meta['world_size']}: ranks reseeded"
+    else:
+        log_note = None
     start = meta["step"]
     end = batches.total_steps if config.max_steps is None else min(batches.total_steps, config.max_steps)
     log = MetricsLog(out / "metrics.jsonl", rt.is_main, resume_step=start if config.resume else None)
+    if log_note:
+        log.write({"step": start, "event": log_note})
 
     val_table = manifest.validation()
     val_rows, val_sources = validation_rows(manifest, config.eval.max_instances, rt.rank, rt.world)
@@ -271,9 +276,10 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
 
         if _due(done, config.checkpoint.interval, end):
             state = _run_state(config, manifest, batches, done)
-            checkpoint = save_checkpoint(ckpt_root, done, model, optimizer, state, config.checkpoint.keep)
+            checkpoint = checkpointer.save(done, model, optimizer, state)
             speed.restart()
 
+    checkpointer.finish()
     if checkpoint is not None and config.export:
         from dolma_py.train.export import export_hf
 
