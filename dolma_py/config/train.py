@@ -54,6 +54,27 @@ RUNTIME_FIELDS = ("loss_chunk",)
 
 
 @dataclasses.dataclass
+class MoEConfig:
+    """Mixture-of-experts MLPs (OLMoE): each block's SwiGLU is replaced by `num_experts` routed SwiGLU experts."""
+
+    num_experts: int = option(0, help="experts per block (0: a dense SwiGLU MLP)")
+    top_k: int = option(2, help="experts each token is routed to (dropless: every routed token is computed)")
+    expert_hidden: int | None = option(None, help="SwiGLU inner size of one expert (default: model.mlp_hidden)")
+    lb_loss: float = option(0.01, help="weight of the load-balancing loss (Switch: E * sum_e load_e * prob_e)")
+    router_z_loss: float = option(0.001, help="weight of the router z-loss (mean squared logsumexp of router logits)")
+
+    def validate(self) -> None:
+        if self.num_experts < 0:
+            raise ValueError(f"model.moe.num_experts must be >= 0, got {self.num_experts}")
+        if self.num_experts and not 1 <= self.top_k <= self.num_experts:
+            raise ValueError(f"model.moe.top_k={self.top_k} must be in [1, model.moe.num_experts={self.num_experts}]")
+        if self.expert_hidden is not None and self.expert_hidden < 1:
+            raise ValueError("model.moe.expert_hidden must be >= 1")
+        if self.lb_loss < 0 or self.router_z_loss < 0:
+            raise ValueError("model.moe.lb_loss and model.moe.router_z_loss must be >= 0")
+
+
+@dataclasses.dataclass
 class ModelConfig:
     """Transformer shape: a preset, with any field given here overriding the preset's value."""
 
@@ -68,11 +89,17 @@ class ModelConfig:
     norm_eps: float = option(1e-6, help="RMSNorm epsilon")
     init_std: float = option(0.02, help="std of the truncated-normal (+-3 std) weight init")
     z_loss: float = option(1e-5, help="weight of the z-loss (mean squared log-partition of the logits)")
+    moe: MoEConfig = option(default_factory=MoEConfig, help="mixture-of-experts MLPs (off by default)")
     loss_chunk: int = option(
         4096, help="tokens whose float32 logits the loss holds at once (memory, not the model: may change on resume)"
     )
 
+    def __post_init__(self) -> None:
+        if isinstance(self.moe, dict):  # read back from a checkpoint's state.json
+            self.moe = MoEConfig(**self.moe)
+
     def validate(self) -> None:
+        self.moe.validate()
         if self.preset not in PRESETS:
             raise ValueError(f"model.preset {self.preset!r} is unknown; presets: {', '.join(PRESETS)}")
         shape = self.resolved()
@@ -97,7 +124,9 @@ class ModelConfig:
     def resolved(self) -> ModelConfig:
         """A copy with every shape field filled in from the preset."""
         base = PRESETS.get(self.preset, {})
-        filled = {k: (getattr(self, k) if getattr(self, k) is not None else v) for k, v in base.items()}
+        filled: dict[str, object] = {k: (v if getattr(self, k) is None else getattr(self, k)) for k, v in base.items()}
+        if self.moe.num_experts and self.moe.expert_hidden is None:
+            filled["moe"] = dataclasses.replace(self.moe, expert_hidden=filled.get("mlp_hidden", self.mlp_hidden))
         return dataclasses.replace(self, **filled)
 
 

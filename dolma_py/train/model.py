@@ -81,6 +81,51 @@ class MLP(nn.Module):
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
+class MoE(nn.Module):
+    """Dropless top-k routed SwiGLU experts (OLMoE): every token goes to its `top_k` experts by router probability.
+
+    The router's softmax is over all experts, and an expert's output is weighted by the token's (not renormalized)
+    probability for it, as in OLMoE. Tokens are sorted by expert and each expert runs on exactly the tokens routed
+    to it, so none is dropped (no capacity factor). Returns the output and the routing losses and counts:
+    `lb` = E * sum_e (share of assignments to e) * (mean router probability of e), Switch Transformer's
+    load-balancing loss; `z` = mean squared logsumexp of the router logits; `load` = assignments per expert.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        m = cfg.moe
+        assert m.expert_hidden is not None
+        self.num_experts, self.top_k = m.num_experts, m.top_k
+        self.router = nn.Linear(cfg.d_model, m.num_experts, bias=False)
+        self.gate_proj = nn.Parameter(torch.empty(m.num_experts, m.expert_hidden, cfg.d_model))
+        self.up_proj = nn.Parameter(torch.empty(m.num_experts, m.expert_hidden, cfg.d_model))
+        self.down_proj = nn.Parameter(torch.empty(m.num_experts, cfg.d_model, m.expert_hidden))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        shape = x.shape
+        h = x.reshape(-1, shape[-1])
+        logits = self.router(h).float()
+        probs = logits.softmax(dim=-1)
+        weights, experts = probs.topk(self.top_k, dim=-1)  # (tokens, k)
+        flat = experts.reshape(-1)
+        order = flat.argsort(stable=True)
+        load = torch.bincount(flat, minlength=self.num_experts)
+        routed = h[order // self.top_k]  # each token once per expert it goes to, grouped by expert
+        outs = []
+        for e, part in enumerate(routed.split(load.tolist())):  # an expert with no tokens still joins autograd
+            hidden = F.silu(F.linear(part, self.gate_proj[e])) * F.linear(part, self.up_proj[e])
+            outs.append(F.linear(hidden, self.down_proj[e]))
+        y = torch.cat(outs)[order.argsort()].view(h.shape[0], self.top_k, -1)  # back to (token, k) order
+        out = (y * weights.unsqueeze(-1).to(y.dtype)).sum(dim=1)
+        share = load.float() / flat.numel()
+        aux = {
+            "lb": self.num_experts * (share * probs.mean(dim=0)).sum(),
+            "z": torch.logsumexp(logits, dim=-1).pow(2).mean(),
+            "load": load,
+        }
+        return out.view(shape), aux
+
+
 class Block(nn.Module):
     """One transformer block with OLMo 2's reordered norm (normalize the sublayer output, then add)."""
 
@@ -88,12 +133,17 @@ class Block(nn.Module):
         super().__init__()
         self.self_attn = Attention(cfg)
         self.post_attention_layernorm = RMSNorm(cfg.d_model, cfg.norm_eps)
-        self.mlp = MLP(cfg)
+        self.mlp: nn.Module = MoE(cfg) if cfg.moe.num_experts else MLP(cfg)
         self.post_feedforward_layernorm = RMSNorm(cfg.d_model, cfg.norm_eps)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
+        """The block's output, and the MoE routing losses and counts (None for a dense MLP)."""
         x = x + self.post_attention_layernorm(self.self_attn(x, cos, sin))
-        return x + self.post_feedforward_layernorm(self.mlp(x))
+        out = self.mlp(x)
+        out, aux = out if isinstance(out, tuple) else (out, None)
+        return x + self.post_feedforward_layernorm(out), aux
 
 
 class Transformer(nn.Module):
@@ -118,6 +168,9 @@ class Transformer(nn.Module):
         for module in self.modules():
             if isinstance(module, (nn.Linear, nn.Embedding)):
                 nn.init.trunc_normal_(module.weight, mean=0.0, std=std, a=-3 * std, b=3 * std)
+            elif isinstance(module, MoE):
+                for weight in (module.gate_proj, module.up_proj, module.down_proj):
+                    nn.init.trunc_normal_(weight, mean=0.0, std=std, a=-3 * std, b=3 * std)
             elif isinstance(module, RMSNorm):
                 nn.init.ones_(module.weight)
 
@@ -133,8 +186,11 @@ class Transformer(nn.Module):
             raise ValueError(f"input of {T} tokens is longer than model.max_seq_len={self.cfg.max_seq_len}")
         cos, sin = self.rope_cos[:T], self.rope_sin[:T]
         x = self.embed_tokens(idx)
+        routing = []
         for layer in self.layers:
-            x = layer(x, cos, sin)
+            x, aux = layer(x, cos, sin)
+            if aux is not None:
+                routing.append(aux)
         h = self.norm(x)
         if labels is None:
             return self.lm_head(h)
@@ -143,15 +199,27 @@ class Transformer(nn.Module):
         if reduction == "none":
             return token_cross_entropy(h, self.lm_head.weight, flat, chunk).view(B, T)
         loss, ce = chunked_lm_loss(h, self.lm_head.weight, flat, self.cfg.z_loss, chunk)
-        return loss, {"ce": ce.detach()}
+        parts = {"ce": ce.detach()}
+        if routing:  # MoE: the routing losses, averaged over layers, and the assignments per (layer, expert)
+            lb = torch.stack([r["lb"] for r in routing]).mean()
+            z = torch.stack([r["z"] for r in routing]).mean()
+            loss = loss + self.cfg.moe.lb_loss * lb + self.cfg.moe.router_z_loss * z
+            parts |= {"lb_loss": lb.detach(), "router_z_loss": z.detach()}
+            parts["expert_load"] = torch.stack([r["load"] for r in routing])
+        return loss, parts
 
 
 def matmul_params(cfg: ModelConfig) -> int:
-    """Parameters that take part in matrix multiplies: every block matrix plus the LM head (not the embedding
-    lookup)."""
+    """Parameters that take part in a token's matrix multiplies: every block matrix plus the LM head (not the
+    embedding lookup). With MoE, the active ones: the router and `top_k` experts' matrices per block."""
     c = cfg.resolved()
     assert c.d_model and c.mlp_hidden and c.n_layers and c.vocab_size
-    return c.n_layers * (4 * c.d_model * c.d_model + 3 * c.d_model * c.mlp_hidden) + c.vocab_size * c.d_model
+    if c.moe.num_experts:
+        assert c.moe.expert_hidden
+        mlp = c.d_model * c.moe.num_experts + c.moe.top_k * 3 * c.d_model * c.moe.expert_hidden
+    else:
+        mlp = 3 * c.d_model * c.mlp_hidden
+    return c.n_layers * (4 * c.d_model * c.d_model + mlp) + c.vocab_size * c.d_model
 
 
 def flops_per_token(cfg: ModelConfig, seq_len: int) -> int:

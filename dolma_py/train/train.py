@@ -170,6 +170,26 @@ def _check_ids(micro: list[np.ndarray], vocab: int, phase: str, step: int) -> No
             raise ConfigError(f"phase {phase!r} step {step}: token id {int(mb.max())} >= model.vocab_size={vocab}")
 
 
+def _routing_record(
+    load: torch.Tensor | None, lb: float, z: float, step_tokens: int, model_cfg: ModelConfig
+) -> dict[str, Any]:
+    """MoE routing statistics of a step (all ranks; a collective): `expert_load`, each expert's share of the
+    assignments over all layers; `expert_load_max`, the most loaded expert of any layer as a multiple of an even
+    share (1.0: balanced); `dropped_tokens`, assignments not computed (tokens x top_k x layers minus those done)."""
+    if load is None:
+        return {}
+    load = all_reduce_sum(load.to(torch.float64))
+    per_layer = load / load.sum(dim=1, keepdim=True)
+    expected = step_tokens * model_cfg.moe.top_k * load.shape[0]
+    return {
+        "lb_loss": lb,
+        "router_z_loss": z,
+        "expert_load": [round(v, 5) for v in (load.sum(dim=0) / load.sum()).tolist()],
+        "expert_load_max": float(per_layer.max() * load.shape[1]),
+        "dropped_tokens": int(expected - load.sum()),
+    }
+
+
 def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
     out = Path(config.out_dir)
     ckpt_root = out / "checkpoints"
@@ -230,16 +250,21 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
         except Exception as err:  # noqa: BLE001 - raised on every rank by agree, before any collective of the model
             error = err
         agree(rt.control, error, f"step {step}")
-        loss_sum = torch.zeros((), device=rt.device)
-        ce_sum = torch.zeros((), device=rt.device)
+        sums = torch.zeros(4, device=rt.device)  # loss, ce, and with MoE the load-balancing and router z-losses
+        expert_load = None
         for i, mb in enumerate(micro):
             x = torch.from_numpy(mb).to(rt.device, non_blocking=True)
             with gradient_sync(net, sync=i == len(micro) - 1):
                 with rt.autocast():
                     loss, parts = net(x, shift_labels(x))
                 (loss / len(micro)).backward()
-            loss_sum += loss.detach()
-            ce_sum += parts["ce"]
+            sums[0] += loss.detach()
+            sums[1] += parts["ce"]
+            if "expert_load" in parts:
+                sums[2] += parts["lb_loss"]
+                sums[3] += parts["router_z_loss"]
+                load = parts["expert_load"].detach()
+                expert_load = load if expert_load is None else expert_load + load
         grad_norm = torch.nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -250,8 +275,7 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
             speed.add(step_tokens)
 
         if _due(done, config.log_interval, end):
-            stats = torch.stack([loss_sum, ce_sum]) / (len(micro) * rt.world)
-            loss_value, ce_value = all_reduce_sum(stats).tolist()
+            loss_value, ce_value, lb_value, z_value = all_reduce_sum(sums / (len(micro) * rt.world)).tolist()
             norm = grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm
             tokens_per_s = speed.rate()
             log.write(
@@ -266,6 +290,7 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
                     "tokens_per_s": tokens_per_s,
                     "mfu": None if peak is None or tokens_per_s is None else flops * tokens_per_s / (peak * rt.world),
                 }
+                | _routing_record(expert_load, lb_value, z_value, batches.global_batch * seq, model_cfg)
             )
             speed.restart()
 
