@@ -484,18 +484,27 @@ def test_two_processes_match_one(tmp_path: Path, parallel: str) -> None:
     ]
 
 
-def test_gpu_benchmark_runs_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gpu_benchmark_runs_on_cpu(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`benchmarks/train_gpu.py --smoke`: the GPU script end to end on CPU (synthetic shards, the trainer, rows)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("train_gpu", REPO_ROOT / "benchmarks" / "train_gpu.py")
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_gpu", bench)  # its dataclasses look their module up
     spec.loader.exec_module(bench)
     results = tmp_path / "results.jsonl"
-    assert bench.main(["--tiny", "--threads", "1", "--peak-flops", "1e12", "--results", str(results)]) == 0
-    (row,) = [json.loads(line) for line in results.read_text().splitlines()]
-    assert (row["preset"], row["params"], row["seq"], row["device"]) == ("tiny", 172_608, 128, "cpu")
-    assert row["tokens_per_s"] > 0 and row["mfu"] == pytest.approx(
-        flops_per_token(ModelConfig(), 128) * row["tokens_per_s"] / 1e12
-    )
-    assert "tiny       0.17M   128" in capsys.readouterr().out
+    assert bench.main(["--smoke", "--threads", "1", "--peak-flops", "1e12", "--results", str(results)]) == 0
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r["benchmark"] for r in rows] == ["train_gpu", "train_gpu"]
+    tiny, moe = (r["measurements"][0] for r in rows)
+    assert (tiny["case"], tiny["params"], tiny["seq"], tiny["device"]) == ("tiny", 172_608, 64, "cpu")
+    assert tiny["grad_accum"] == 2 and tiny["global_batch"] == 4
+    assert moe["case"] == "olmoe-tiny" and moe["active_matmul_params"] < moe["params"]
+    for row in (tiny, moe):
+        assert row["tokens_per_s"] > 0 and len(row["windows_tokens_per_s"]) == 2
+        assert row["mfu"] == pytest.approx(row["flops_per_token"] * row["tokens_per_s"] / 1e12)
+    assert tiny["flops_per_token"] == flops_per_token(ModelConfig(), 64)
+    assert "olmoe-tiny" in capsys.readouterr().out

@@ -111,11 +111,7 @@ class MoE(nn.Module):
         order = flat.argsort(stable=True)
         load = torch.bincount(flat, minlength=self.num_experts)
         routed = h[order // self.top_k]  # each token once per expert it goes to, grouped by expert
-        outs = []
-        for e, part in enumerate(routed.split(load.tolist())):  # an expert with no tokens still joins autograd
-            hidden = F.silu(F.linear(part, self.gate_proj[e])) * F.linear(part, self.up_proj[e])
-            outs.append(F.linear(hidden, self.down_proj[e]))
-        y = torch.cat(outs)[order.argsort()].view(h.shape[0], self.top_k, -1)  # back to (token, k) order
+        y = self._experts(routed, load)[order.argsort()].view(h.shape[0], self.top_k, -1)  # (token, k) order
         out = (y * weights.unsqueeze(-1).to(y.dtype)).sum(dim=1)
         share = load.float() / flat.numel()
         aux = {
@@ -124,6 +120,15 @@ class MoE(nn.Module):
             "load": load,
         }
         return out.view(shape), aux
+
+    @torch.compiler.disable  # token counts per expert are data-dependent: run eagerly rather than recompile
+    def _experts(self, routed: torch.Tensor, load: torch.Tensor) -> torch.Tensor:
+        """Each expert's SwiGLU over its contiguous run of `routed` tokens (`load[e]` of them)."""
+        outs = []
+        for e, part in enumerate(routed.split(load.tolist())):  # an expert with no tokens still joins autograd
+            hidden = F.silu(F.linear(part, self.gate_proj[e])) * F.linear(part, self.up_proj[e])
+            outs.append(F.linear(hidden, self.down_proj[e]))
+        return torch.cat(outs)
 
 
 class Block(nn.Module):
