@@ -40,8 +40,11 @@ sys.exit(main(sys.argv[1:]))
 LIMIT_S = 90.0
 
 
-def run_two_ranks(manifest: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> list[tuple[int, str]]:
-    """Start rank 0 and rank 1 of `dolma train` as separate processes; their exit codes and stderr."""
+def run_two_ranks(
+    manifest: Path, out: Path, *extra: str, env: dict[str, str] | None = None, rank1: tuple[str, ...] = ()
+) -> list[tuple[int, str]]:
+    """Start rank 0 and rank 1 of `dolma train` as separate processes (rank 1 with `rank1` appended to its
+    arguments); their exit codes and stderr."""
     port = str(free_port())
     args = [
         "train", "--manifest", str(manifest), "--out_dir", str(out), "--model.vocab_size", str(V),
@@ -56,11 +59,8 @@ def run_two_ranks(manifest: Path, out: Path, *extra: str, env: dict[str, str] | 
             MASTER_ADDR="127.0.0.1", MASTER_PORT=port, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2",
             PYTHONPATH=str(REPO_ROOT),
         )  # fmt: skip
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-c", _RANK, *args], env=rank_env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
-            )
-        )
+        argv = [sys.executable, "-c", _RANK, *args, *(rank1 if rank else ())]
+        procs.append(subprocess.Popen(argv, env=rank_env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL))
     started = time.monotonic()
     results = []
     try:
@@ -111,3 +111,11 @@ def test_a_failing_export_on_rank_0_stops_rank_1(tmp_path: Path) -> None:
     (rc0, err0), (rc1, err1) = run_two_ranks(manifest, tmp_path / "run", "--max_steps", "2", "--export", str(blocker))
     assert rc0 != 0 and rc1 != 0, (err0, err1)
     assert "rank 0 failed (export)" in err1, err1
+
+
+def test_ranks_with_different_configs_stop_before_the_first_step(tmp_path: Path) -> None:
+    manifest = make_manifest(tmp_path)
+    (rc0, err0), (rc1, err1) = run_two_ranks(manifest, tmp_path / "run", rank1=("--optim.lr", "0.5"))
+    message = "rank 1's config, manifest or checkpoint differs from rank 0's; every rank must run the same"
+    assert rc0 != 0 and rc1 != 0 and message in err0 and message in err1, (err0, err1)
+    assert "step 1 [" not in err0  # nothing was trained

@@ -125,7 +125,7 @@ def agree_on(control: ControlGroup, what: str, value: str) -> None:
 class FailTogether:
     """Context manager around a rank's run: an unexpected error is posted and the group left, so peers stop too."""
 
-    def __init__(self, control: ControlGroup, leave: Callable[[], None], grace_s: float = 30.0, poll_s: float = 0.5):
+    def __init__(self, control: ControlGroup, leave: Callable[[], None], grace_s: float = 30.0, poll_s: float = 2.0):
         self.control = control
         self.leave = leave
         self.grace_s = grace_s
