@@ -155,6 +155,38 @@ def test_peak_flops_by_device_name() -> None:
     assert peak_flops_for("NVIDIA A10G") is None and peak_flops_for("Tesla T4") is None  # unknown: no guessed MFU
 
 
+def test_cuda_rank_sets_its_device_before_joining_nccl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order NCCL needs, checked with torch's CUDA and process-group calls replaced by recorders (no GPU here)."""
+    import torch.distributed as dist
+
+    from dolma_py.train import distributed, together
+
+    calls: list[tuple] = []
+    joined = [False]
+
+    def init_process_group(backend: str, **kwargs: object) -> None:
+        calls.append(("init_process_group", backend, kwargs))
+        joined[0] = True
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: calls.append(("set_device", device)))
+    monkeypatch.setattr(dist, "is_initialized", lambda: joined[0])
+    monkeypatch.setattr(dist, "init_process_group", init_process_group)
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(together.ControlGroup, "__init__", lambda self, world, rank: None)
+    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        rt = distributed.init_runtime(SystemConfig(device="cuda"))
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+    cuda1 = torch.device("cuda", 1)
+    assert calls == [("set_device", cuda1), ("init_process_group", "nccl", {"device_id": cuda1})]
+    assert (rt.rank, rt.world, rt.device, rt.bf16) == (1, 2, cuda1, True)
+
+
 def test_model_is_olmo2_shaped() -> None:
     torch.manual_seed(0)
     model = Transformer(ModelConfig(vocab_size=V))
@@ -222,6 +254,75 @@ def test_chunked_loss_matches_the_plain_loss_and_gradient(chunk: int) -> None:
     assert got[0].dtype == h.dtype and got[1].dtype == w.dtype
     for g, r in zip(got, want, strict=True):
         torch.testing.assert_close(g, r.float(), rtol=2e-2, atol=2e-3)
+
+
+def test_the_loss_never_holds_the_whole_batch_of_logits() -> None:
+    """Every tensor made in a forward + backward with labels is smaller than the (tokens, vocab) logits."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Largest(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.numel = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, (tuple, list)) else (out,):
+                if isinstance(t, torch.Tensor):
+                    self.numel = max(self.numel, t.numel())
+            return out
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=2048, loss_chunk=16)  # 2 x 64 tokens: whole logits would be 262,144 values
+    model = Transformer(cfg)
+    x = torch.randint(0, 2048, (2, 64))
+    with Largest() as chunked:
+        model(x, shift_labels(x))[0].backward()
+    assert chunked.numel < 2 * 64 * 2048 and chunked.numel >= 16 * 2048  # one chunk's logits at most
+    with Largest() as plain:
+        torch.nn.functional.cross_entropy(model(x).flatten(0, 1), x.flatten()).backward()
+    assert plain.numel >= 2 * 64 * 2048  # the same model through the plain loss does hold them
+
+
+def test_eval_shapes_are_fixed(tmp_path: Path) -> None:
+    """A short last eval micro-batch is padded (its copies not counted): every forward has one shape."""
+    from dolma_py.train.distributed import Runtime
+    from dolma_py.train.evaluate import evaluate
+    from dolma_py.train.together import ControlGroup
+
+    manifest = Manifest.open(str(make_manifest(tmp_path)))
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig(vocab_size=V))
+    shapes = []
+    model.register_forward_pre_hook(lambda _m, args: shapes.append(tuple(args[0].shape)))
+    rt = Runtime(0, 1, torch.device("cpu"), False, "ddp", False, ControlGroup(1, 0))
+    table, rows = manifest.validation(), np.arange(7)
+    sources = np.array([table.source_index(int(i)) for i in rows])
+    losses = evaluate(model, table, rows, sources, manifest.sources, 3, rt)
+    assert shapes == [(3, SEQ)] * 3  # 3 + 3 + 1 rows, the last padded to 3
+    shapes.clear()
+    one_by_one = evaluate(model, table, rows, sources, manifest.sources, 1, rt)
+    assert shapes == [(1, SEQ)] * 7 and losses == pytest.approx(one_by_one, rel=1e-6)
+
+
+def test_throughput_windows_leave_out_eval_and_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from dolma_py.train import train as train_module
+
+    real = train_module.evaluate
+
+    def slow_evaluate(*args: object, **kwargs: object) -> dict[str, float]:
+        time.sleep(1.0)  # 100x a tiny step
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate", slow_evaluate)
+    run = tmp_path / "run"
+    train(make_config(make_manifest(tmp_path), run, eval=EvalConfig(interval=2), log_interval=2))
+    rates = [r["tokens_per_s"] for r in train_records(run)]
+    assert len(rates) == 6 and all(r > 0 for r in rates)
+    # each window after an eval would take > 1 s for 2 steps (< 600 tokens/s) if the eval were counted in it
+    assert min(rates[1:]) > 600, rates
 
 
 # --- data and schedule ----------------------------------------------------------------------------------------

@@ -40,11 +40,16 @@ def test_fsdp_shards_resume_on_one_process(tmp_path: Path) -> None:
     base = make_config(manifest, single, eval=EvalConfig(interval=0))
     train(base)
     two = dataclasses.replace(
-        base, out_dir=str(multi), max_steps=8, system=SystemConfig(device="cpu", threads=1, parallel="fsdp")
+        base,
+        out_dir=str(multi),
+        max_steps=8,
+        system=SystemConfig(device="cpu", threads=1, parallel="fsdp"),
+        checkpoint=CheckpointConfig(interval=4, async_save=True),  # each rank's shard from a background thread
     )
     torch.multiprocessing.spawn(_worker, args=(2, free_port(), two), nprocs=2)
+    assert [p.name for p in list_checkpoints(multi / "checkpoints")] == ["step00000004", "step00000008"]
     ckpt = list_checkpoints(multi / "checkpoints")[-1]
-    assert ckpt.name == "step00000008" and read_state(ckpt)["world_size"] == 2
+    assert read_state(ckpt)["world_size"] == 2
     for part in ("model", "optim"):  # each rank wrote its own shard, rank 0 the index
         assert sorted(p.name for p in (ckpt / part).iterdir()) == [".metadata", "__0_0.distcp", "__1_0.distcp"]
     assert not (ckpt / MODEL_FILE).exists()

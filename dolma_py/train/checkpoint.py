@@ -131,8 +131,9 @@ class _InFlight:
 class Checkpointer:
     """Saves sharded checkpoints under `root` (a collective: every rank calls `save` and `finish` in step).
 
-    DCP's own collectives run over a gloo group of their own, so an asynchronous save's background thread never
-    shares a group with the training loop. At most one save is in flight: the next `save` (and `finish`, which
+    DCP's own collectives run over gloo groups of their own, one per part (model, optimizer), so the background
+    threads of an asynchronous save share a group neither with each other nor with the training loop (interleaved
+    collectives on one group deadlock). At most one save is in flight: the next `save` (and `finish`, which
     the trainer calls before export and at the end) waits for it and publishes it.
     """
 
@@ -141,7 +142,8 @@ class Checkpointer:
         self.control = control
         self.keep = keep
         self.async_save = async_save
-        self.group = dist.new_group(backend="gloo") if control.world > 1 else None
+        several = control.world > 1
+        self.groups = {part: dist.new_group(backend="gloo") if several else None for part in (MODEL_DIR, OPTIM_DIR)}
         self._pending: _InFlight | None = None
 
     def save(self, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> Path:
@@ -158,7 +160,8 @@ class Checkpointer:
         writes = []
         for name, part in parts.items():
             where = tmp / name
-            how = {"storage_writer": _Writer(where), "process_group": self.group, "no_dist": self.group is None}
+            group = self.groups[name]
+            how = {"storage_writer": _Writer(where), "process_group": group, "no_dist": group is None}
             if self.async_save:
                 writes.append(dcp.async_save(part, **how))
             else:
@@ -171,7 +174,7 @@ class Checkpointer:
 
     def load(self, path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, seed: int) -> bool:
         """`load_checkpoint` over this checkpointer's group (every rank calls it)."""
-        return load_checkpoint(path, model, optimizer, self.group, self.control.rank, seed)
+        return load_checkpoint(path, model, optimizer, self.groups[MODEL_DIR], self.control.rank, seed)
 
     def finish(self) -> Path | None:
         """Wait for the save in flight, if any, and publish it (then prune to the newest `keep`)."""
