@@ -22,6 +22,7 @@ from dolma_py.train.checkpoint import (  # noqa: E402
     read_model_state,
     read_optim_state,
     read_state,
+    save_checkpoint,
 )
 from dolma_py.train.metrics import read_metrics  # noqa: E402
 from dolma_py.train.soup import soup_state  # noqa: E402
@@ -109,3 +110,24 @@ def test_consolidate_writes_a_full_state_checkpoint_that_resumes(tmp_path: Path)
     train(make_config(manifest, part, resume=True))
     a, b = (read_model_state(r / "checkpoints" / "step00000012") for r in (full, part))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_checkpoint_saved_by_hand_is_resumed(tmp_path: Path) -> None:
+    """`save_checkpoint` (one process, e.g. the step-0 checkpoint of a run seeded from other weights) writes what
+    `dolma train --resume` continues from."""
+    from dolma_py.train.model import Transformer
+    from dolma_py.train.schedule import build_optimizer
+
+    manifest = make_manifest(tmp_path)
+    fresh, seeded = tmp_path / "fresh", tmp_path / "seeded"
+    config = make_config(manifest, fresh, max_steps=4, eval=EvalConfig(interval=0))
+    train(config)
+    torch.manual_seed(config.seed)
+    model = Transformer(config.model)
+    optimizer = build_optimizer(model, config.optim, fused=False)
+    start = read_state(list_checkpoints(fresh / "checkpoints")[0]) | {"step": 0, "instances": 0, "tokens": 0}
+    ckpt = save_checkpoint(seeded / "checkpoints", 0, model, optimizer, start)
+    assert ckpt.name == "step00000000" and read_state(ckpt)["format_version"] == 2
+    train(dataclasses.replace(config, out_dir=str(seeded), resume=True))
+    a, b = (read_model_state(r / "checkpoints" / "step00000004") for r in (fresh, seeded))
+    assert all(torch.equal(a[k], b[k]) for k in a)  # the same init, so the same run

@@ -153,10 +153,15 @@ class Checkpointer:
         tmp = Path(temporary_name(str(final)))
         main_only(self.control, "checkpoint staging", lambda: staging_dir(final))
         _save(rng_state(), tmp / f"rng-rank{self.control.rank:05d}.pt")
+        fresh = not optimizer.state
         parts = {
             MODEL_DIR: get_model_state_dict(model),
             OPTIM_DIR: get_optimizer_state_dict(model, optimizer),
         }
+        if fresh:  # to create the state, DCP took a zero-gradient step (lr 0): undo its step count, as if untouched
+            for slots in [*optimizer.state.values(), *parts[OPTIM_DIR]["state"].values()]:
+                if torch.is_tensor(slots.get("step")):
+                    slots["step"].zero_()
         writes = []
         for name, part in parts.items():
             where = tmp / name
@@ -198,6 +203,19 @@ class Checkpointer:
         if self.keep:
             for stale in list_checkpoints(self.root)[: -self.keep]:
                 shutil.rmtree(stale)
+
+
+def save_checkpoint(
+    root: Path,
+    step: int,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    keep: int = 0,
+) -> Path:
+    """Write checkpoint `step` under `root` now, from one process (e.g. the step-0 checkpoint a seeded run starts
+    from); the trainer itself keeps a `Checkpointer`. Returns the published directory."""
+    return Checkpointer(root, ControlGroup(1, 0), keep).save(step, model, optimizer, state)
 
 
 def read_state(path: Path) -> dict[str, Any]:
