@@ -68,7 +68,7 @@ OLMOE_16E = MoEConfig(num_experts=16, top_k=8, expert_hidden=1024)
 
 CASES = {
     "190M": Case("190M", ModelConfig(preset="190M"), micro=8, accum=4),
-    "1B": Case("1B", ModelConfig(preset="1B"), micro=8, accum=2),
+    "1B": Case("1B", ModelConfig(preset="1B"), micro=4, accum=4),
     "olmoe-1B-16e": Case("olmoe-1B-16e", ModelConfig(preset="1B", vocab_size=50304, moe=OLMOE_16E), micro=4, accum=2),
 }
 SMOKE = {

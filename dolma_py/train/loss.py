@@ -30,7 +30,7 @@ def shift_labels(tokens: torch.Tensor) -> torch.Tensor:
     return labels
 
 
-def _compute_dtype(h: torch.Tensor) -> torch.dtype:
+def compute_dtype(h: torch.Tensor) -> torch.dtype:
     """The matmul dtype: autocast's when it is on for this device, else the hidden states' own."""
     if torch.is_autocast_enabled(h.device.type):
         return torch.get_autocast_dtype(h.device.type)
@@ -44,7 +44,7 @@ class _ChunkedLMLoss(torch.autograd.Function):
     def forward(  # type: ignore[override]
         ctx: Any, h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, z_loss: float, chunk: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        dtype = _compute_dtype(h)
+        dtype = compute_dtype(h)
         w = weight.to(dtype)
         valid = labels != IGNORE
         n = valid.sum().clamp(min=1).to(torch.float32)
@@ -105,7 +105,7 @@ def chunked_lm_loss(
 @torch.no_grad()
 def token_cross_entropy(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int) -> torch.Tensor:
     """Per-token cross-entropy (float32, 0 where the label is IGNORE), `chunk` tokens' logits at a time."""
-    dtype = _compute_dtype(h)
+    dtype = compute_dtype(h)
     w = weight.to(dtype)
     out = torch.zeros(labels.shape, dtype=torch.float32, device=h.device)
     with torch.autocast(h.device.type, enabled=False):

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dolma_py.config.train import ModelConfig
-from dolma_py.train.loss import chunked_lm_loss, token_cross_entropy
+from dolma_py.train.loss import chunked_lm_loss, compute_dtype, token_cross_entropy
 
 
 class RMSNorm(nn.Module):
@@ -110,7 +110,9 @@ class MoE(nn.Module):
         flat = experts.reshape(-1)
         order = flat.argsort(stable=True)
         load = torch.bincount(flat, minlength=self.num_experts)
-        routed = h[order // self.top_k]  # each token once per expert it goes to, grouped by expert
+        # each token once per expert it goes to, grouped by expert; in the matmul dtype (bf16 under autocast), since
+        # these top_k copies of the tokens are kept for backward
+        routed = h.to(compute_dtype(h))[order // self.top_k]
         y = self._experts(routed, load)[order.argsort()].view(h.shape[0], self.top_k, -1)  # (token, k) order
         out = (y * weights.unsqueeze(-1).to(y.dtype)).sum(dim=1)
         share = load.float() / flat.numel()
