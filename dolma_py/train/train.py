@@ -211,15 +211,14 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
     net = wrap_model(model, rt, config.system.compile)
     optimizer = build_optimizer(model, config.optim, fused=rt.device.type == "cuda")
     checkpointer = Checkpointer(ckpt_root, rt.control, config.checkpoint.keep, config.checkpoint.async_save)
-    if existing and not checkpointer.load(existing[-1], model, optimizer, config.seed):
-        log_note = f"resumed on {rt.world} processes from a checkpoint of {meta['world_size']}: ranks reseeded"
-    else:
-        log_note = None
+    if existing:
+        checkpointer.load(existing[-1], model, optimizer, config.seed)
     start = meta["step"]
     end = batches.total_steps if config.max_steps is None else min(batches.total_steps, config.max_steps)
     log = MetricsLog(out / "metrics.jsonl", rt.is_main, resume_step=start if config.resume else None)
-    if log_note:
-        log.write({"step": start, "event": log_note})
+    if existing and rt.world > meta["world_size"]:  # the new ranks had no RNG state to restore
+        saved = meta["world_size"]
+        log.write({"step": start, "event": f"resumed on {rt.world} processes from {saved}: ranks >= {saved} reseeded"})
 
     val_table = manifest.validation()
     val_rows, val_sources = validation_rows(manifest, config.eval.max_instances, rt.rank, rt.world)
