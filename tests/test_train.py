@@ -318,7 +318,7 @@ def test_throughput_windows_leave_out_eval_and_checkpoints(tmp_path: Path, monke
 
     monkeypatch.setattr(train_module, "evaluate", slow_evaluate)
     run = tmp_path / "run"
-    train(make_config(make_manifest(tmp_path), run, eval=EvalConfig(interval=2), log_interval=2))
+    train(make_config(make_manifest(tmp_path), run, eval=EvalConfig(interval=4), log_interval=2))
     rates = [r["tokens_per_s"] for r in train_records(run)]
     assert len(rates) == 6 and all(r > 0 for r in rates)
     # each window after an eval would take > 2 s for 2 steps (< 264 tokens/s) if the eval were counted in it
