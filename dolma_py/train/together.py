@@ -5,11 +5,11 @@ that fails on rank 0) leaves the others blocked in the next all-reduce or barrie
 with nothing in their logs. Three mechanisms, all over a CPU (gloo) control group and the launcher's store, so none
 of them waits on the GPU stream:
 
-- `agree(group, error)`: a collective check. Every rank passes its local error (or None); if any rank failed,
+- `agree(control, error)`: a collective check. Every rank passes its local error (or None); if any rank failed,
   every rank raises, the failing one its own exception and the others `RankFailed` with its message. The trainer
   runs it before the first step (the ranks' configs and manifests must match) and at every step on the data just
   read (token ids), so expected per-rank errors never reach a collective of the model.
-- `main_only(group, what, fn)`: rank-0-only work (export, plot, publishing a checkpoint) followed by `agree`:
+- `main_only(control, what, fn)`: rank-0-only work (export, plot, publishing a checkpoint) followed by `agree`:
   the others wait exactly as long as the work takes and raise its error if it fails.
 - `FailTogether`: around the whole run, for errors nobody checked for (say an out-of-memory in one rank's
   forward). The failing rank posts its message to the store and leaves the process group, which makes the
