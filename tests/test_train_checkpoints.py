@@ -19,6 +19,7 @@ from dolma_py.train.checkpoint import (  # noqa: E402
     MODEL_FILE,
     OPTIM_FILE,
     list_checkpoints,
+    model_files,
     read_model_state,
     read_optim_state,
     read_state,
@@ -54,6 +55,7 @@ def test_fsdp_shards_resume_on_one_process(tmp_path: Path) -> None:
     for part in ("model", "optim"):  # each rank wrote its own shard, rank 0 the index
         assert sorted(p.name for p in (ckpt / part).iterdir()) == [".metadata", "__0_0.distcp", "__1_0.distcp"]
     assert not (ckpt / MODEL_FILE).exists()
+    assert [p.name for p in model_files(ckpt)] == [".metadata", "__0_0.distcp", "__1_0.distcp"]
 
     # the soup reader assembles whole tensors from the two shards, in one process
     assert_states_close(read_model_state(ckpt), read_model_state(single / "checkpoints" / "step00000008"))
@@ -97,6 +99,7 @@ def test_consolidate_writes_a_full_state_checkpoint_that_resumes(tmp_path: Path)
 
     assert main(["consolidate", str(sharded), str(tmp_path / "consolidated")]) == 0
     out = tmp_path / "consolidated"
+    assert model_files(out) == [out / MODEL_FILE]
     assert sorted(p.name for p in out.iterdir()) == [MODEL_FILE, OPTIM_FILE, "rng-rank00000.pt", "state.json"]
     model = torch.load(out / MODEL_FILE, weights_only=True)
     assert all(torch.equal(model[k], v) for k, v in read_model_state(sharded).items())

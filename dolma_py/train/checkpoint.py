@@ -245,6 +245,14 @@ def _read_full(path: Path, file: str, sharded: str) -> dict[str, Any]:
     return state
 
 
+def model_files(path: Path) -> list[Path]:
+    """The files holding a checkpoint's weights (`model.pt`, or the `model/` DCP shards and index), e.g. to
+    fingerprint what a unit of work read."""
+    if (path / MODEL_FILE).exists():
+        return [path / MODEL_FILE]
+    return sorted(p for p in (path / MODEL_DIR).iterdir() if p.is_file()) if (path / MODEL_DIR).is_dir() else []
+
+
 def read_model_state(path: Path) -> dict[str, torch.Tensor]:
     """The full model state dict of a checkpoint (sharded or full-state), on CPU, in one process."""
     return _read_full(path, MODEL_FILE, MODEL_DIR)
