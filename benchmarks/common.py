@@ -339,15 +339,10 @@ def append_results(args: argparse.Namespace, benchmark: str, measurements: Seque
     if not args.results:
         return
     params = {"size_mb": args.size_mb, "processes": args.processes, "repeats": args.repeats, **params}
-    row = {"benchmark": benchmark, "params": params, "ratio_ours_over_reference": ratio}
-    append_row(args.results, row | {"measurements": [m.summary() for m in measurements]})
-
-
-def append_row(path: str | Path, row: dict) -> None:
-    """Append `row`, with the host and the time added, as one JSON line to the results file `path`."""
-    row = row | {"host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
-                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    with open(path, "a", encoding="utf-8") as fh:
+    row = {"benchmark": benchmark, "params": params, "ratio_ours_over_reference": ratio,
+           "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
+           "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "measurements": [m.summary() for m in measurements]}
+    with open(args.results, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(row) + "\n")
 
 
@@ -364,3 +359,12 @@ def require_reference() -> Path:
     if not REFERENCE_DOLMA.exists():
         sys.exit(f"reference dolma not found at {REFERENCE_DOLMA}; run benchmarks/setup_reference.sh first")
     return REFERENCE_DOLMA
+
+
+def append_row(results: Path, benchmark: str, params: dict, outcome: dict) -> None:
+    """Append one JSON line for a benchmark whose result is not a timed measurement (a demonstration's figures)."""
+    row = {"benchmark": benchmark, "params": params, "results": outcome,
+           "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
+           "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with open(results, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row) + "\n")

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"total {time.perf_counter() - started:.0f} s")
     if args.results:
         for row in rows:
-            append_row(args.results, {"benchmark": "train_gpu", "params": {"smoke": args.smoke}, "measurements": [row]})
+            append_row(args.results, "train_gpu", {"smoke": args.smoke, "case": row["case"]}, row)
     return 1 if any("error" in r for r in rows) else 0
 
 

@@ -14,7 +14,8 @@ __version__: str
 
 BLOOM_MAX_HASHES: int
 BLOOM_DEFAULT_HASHES: int
-BLOOM_FORMAT_VERSION: int
+BLOOM_CLASSIC_FORMAT_VERSION: int
+BLOOM_BLOCKED_FORMAT_VERSION: int
 BLOOM_HASH_ALGORITHM: str
 
 class BloomFilter:
@@ -211,3 +212,51 @@ def char_repetitions_batch(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """(offsets, starts, ends, periods, counts): text k's matches are rows offsets[k]:offsets[k+1]; starts/ends in
     code points, periods = len(group(1)), counts = group(0).count(group(1)) (dolma's score)."""
+
+# ---------------------------------------------------------------------------------------------------------------
+# MinHash-LSH (rust_ext/src/minhash.rs, bindings/minhash.rs); wrappers: dolma_py.dedupe.fuzzy
+# `norm` is (lowercase, strip_punctuation, strip_digits, normalize_numbers, strip_diacritics); `hashing` is "xxh3"
+# or "datatrove". Texts are a list of str or the texts of `parse_documents`.
+# ---------------------------------------------------------------------------------------------------------------
+
+MINHASH_PRIME: int
+
+def minhash_signatures(
+    texts: list[str] | ParsedTexts,
+    *,
+    ngram_length: int,
+    norm: tuple[bool, bool, bool, bool, bool],
+    a: NDArray[np.uint64],
+    b: NDArray[np.uint64],
+    band_size: int,
+    keep_signatures: bool,
+    hashing: str = "xxh3",
+) -> tuple[NDArray[np.uint64], NDArray[np.bool_], NDArray[np.int64], NDArray[np.uint64] | None]:
+    """(band_keys[n, num_bands], has_signature[n], lengths[n] in code points, signatures[n, num_hashes] or None)."""
+
+def minhash_shingle_text(text: str, norm: tuple[bool, bool, bool, bool, bool]) -> str:
+    """The normalized words of `text` joined by spaces (what shingles are cut from)."""
+
+def minhash_shingle_sets(
+    texts: list[str] | ParsedTexts, *, ngram_length: int, norm: tuple[bool, bool, bool, bool, bool],
+    hashing: str = "xxh3",
+) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    """(values, counts): each text's sorted distinct shingle hashes, concatenated, and how many each has."""
+
+def minhash_exact_jaccard(
+    values: NDArray[np.uint64], offsets: NDArray[np.int64], left: NDArray[np.int64], right: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Exact Jaccard of each pair of sets (left[i], right[i]); set k is values[offsets[k]:offsets[k + 1]]."""
+
+def minhash_merge_runs(paths: list[str | PathLike[str]], starts: list[int], ends: list[int]) -> NDArray[np.uint64]:
+    """Distinct sorted candidate edges [doc, first] of the runs: paths[i] records starts[i]:ends[i]."""
+
+class MinhashClusters:
+    """Union-find over doc keys."""
+
+    def __new__(cls) -> MinhashClusters: ...
+    def add_edges(self, edges: NDArray[np.uint64]) -> None:
+        """Join the two documents of every row of `edges` (shape [n, 2])."""
+    def components(self) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+        """(docs, roots): every document with an edge, sorted, and its cluster's smallest doc key."""
+    def __len__(self) -> int: ...

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from dolma_py.errors import DolmaError
-from dolma_py.sample_corpus import generate_corpus, write_blocklist
+from dolma_py.sample_corpus import DEFAULT_SOURCES, generate_corpus, write_blocklist
 
 SOURCES = ("web", "wiki", "math")
 TOKENIZER_VOCAB = 2048
@@ -29,6 +29,29 @@ class Stage:
     argv: list[str]
     outputs: str
     before: Any = field(default=None, compare=False)
+
+
+WARC_FILES = 6
+WARC_RESPONSES = 60
+
+
+def _warc(root: str, processes: int) -> dict[str, Any]:
+    """`--from-warc`: the web source's documents come from a generated WARC sample, licenses tagged on the way."""
+    return {
+        "documents": [f"{root}/warc/*.warc.gz"],
+        "destination": [f"{root}/corpus/documents/web"],
+        "source_name": "web",
+        "pre": {"taggers": ["cc_re"], "skip": False},
+        "processes": processes,
+    }
+
+
+def _write_warc_sample(root: str, seed: int) -> None:
+    """The WARC files `--from-warc` starts from, and the wiki and math sources beside them."""
+    from dolma_py.warc.sample import write_warc_corpus
+
+    kinds = write_warc_corpus(f"{root}/warc", seed, WARC_FILES, WARC_RESPONSES)
+    print(f"sample WARC: {WARC_FILES} files under {root}/warc/ ({', '.join(f'{n} {k}' for k, n in kinds.items())})")
 
 
 def _tag(root: str, processes: int) -> dict[str, Any]:
@@ -191,10 +214,14 @@ def _train_tokenizer(root: str) -> None:
     print(f"tokenizer: {root}/tokenizer.json ({TOKENIZER_VOCAB} ids, trained on the mixed documents)")
 
 
-def quickstart_stages(root: str, processes: int) -> list[Stage]:
-    """The stages of the quickstart, in order, as configs users can copy (paths are under `root`)."""
+def quickstart_stages(root: str, processes: int, *, from_warc: bool = False) -> list[Stage]:
+    """The stages of the quickstart, in order, as configs users can copy (paths are under `root`); `from_warc`
+    starts with `dolma warc`, extracting the web source from a WARC sample."""
     configs = f"{root}/configs"
-    stages = [
+    stages = [] if not from_warc else [
+        Stage("warc", _warc(root, processes), ["-c", f"{configs}/warc.yaml", "warc"], f"{root}/corpus/documents/web/")
+    ]
+    stages += [
         Stage(
             "tag", _tag(root, processes), ["-c", f"{configs}/tag.yaml", "tag"], f"{root}/corpus/attributes/quickstart/"
         ),
@@ -247,16 +274,23 @@ def _print_losses(run_dir: str) -> None:
             print(f"  step {record['step']:>4} held-out loss {record['eval_loss']:.3f} ({per_source})")
 
 
-def run_quickstart(root: str, processes: int, seed: int) -> None:
-    """Generate the corpus, then run every stage from its written config, stopping at the first failure."""
+def run_quickstart(root: str, processes: int, seed: int, *, from_warc: bool = False) -> None:
+    """Generate the corpus (with `from_warc`, WARC files for the web source), then run every stage from its
+    written config, stopping at the first failure."""
     from dolma_py.cli.main import main
 
     root = os.path.abspath(root)
-    corpus = generate_corpus(f"{root}/corpus", num_files=10, docs_per_file=200, seed=seed)
+    if from_warc:
+        _write_warc_sample(root, seed)
+        sources = {name: weight for name, weight in DEFAULT_SOURCES.items() if name != "web"}
+        corpus = generate_corpus(f"{root}/corpus", num_files=10 - WARC_FILES, docs_per_file=200, seed=seed,
+                                 sources=sources)
+    else:
+        corpus = generate_corpus(f"{root}/corpus", num_files=10, docs_per_file=200, seed=seed)
     write_blocklist(f"{root}/blocklist.txt")
     print(f"sample corpus: {len(corpus)} files under {root}/corpus/documents/")
     os.makedirs(f"{root}/configs", exist_ok=True)
-    for stage in quickstart_stages(root, processes):
+    for stage in quickstart_stages(root, processes, from_warc=from_warc):
         with open(f"{root}/configs/{stage.name}.yaml", "w", encoding="utf-8") as fh:
             yaml.safe_dump(stage.config, fh, sort_keys=False)
         if stage.before is not None:

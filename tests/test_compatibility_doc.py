@@ -17,6 +17,7 @@ from dolma_py.config.mix import MixConfig
 from dolma_py.config.stat import StatConfig
 from dolma_py.config.tag import TagConfig
 from dolma_py.config.tokens import TokensConfig
+from dolma_py.config.warc import WarcConfig
 from taggers.registry import describe_taggers
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,6 +30,7 @@ SCHEMAS = {
     "stat": StatConfig,
     "tag": TagConfig,
     "tokens": TokensConfig,
+    "warc": WarcConfig,
     "list": TagConfig,
 }
 

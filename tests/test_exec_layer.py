@@ -197,3 +197,39 @@ print("missing extras:", missing)
 """
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("started_early", [True, False])
+def test_forkserver_started_early_preloads_the_command_modules(tmp_path: Path, started_early: bool) -> None:
+    """`start_forkserver` imports a command's worker modules once, before any pool: workers fork with them loaded
+    (without it, a pool preloads only its function's own module)."""
+    (tmp_path / "probe.py").write_text("import sys\n\ndef loaded(name):\n    return name in sys.modules\n")
+    (tmp_path / "probe_marker.py").write_text("")
+    script = f"""
+import probe
+from dolma_py.exec.executors import LocalExecutor, start_forkserver
+if {started_early}:
+    start_forkserver(["probe_marker"])
+print(list(LocalExecutor(2).ordered_map(probe.loaded, ["probe_marker"] * 2, window=2)))
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str([started_early] * 2)
+
+
+def test_pool_commands_name_their_worker_modules() -> None:
+    """Each command that runs units in a local pool names modules that exist, and a config asking for a pool
+    says so."""
+    import importlib
+
+    from dolma_py.config.schema import ExecConfig
+
+    for name in ("tag", "dedupe", "mix", "tokens", "stat"):
+        for module in cli._command_module(name).WORKER_MODULES:
+            importlib.import_module(module)
+    assert ExecConfig(processes=2).uses_local_pool
+    assert not ExecConfig(processes=2, ray_address="auto").uses_local_pool
+    assert not ExecConfig(processes=2, dryrun=True).uses_local_pool
+    assert not ExecConfig(processes=1).uses_local_pool

@@ -600,7 +600,8 @@ def test_gpu_benchmark_runs_on_cpu(
     assert bench.main(["--smoke", "--threads", "1", "--peak-flops", "1e12", "--results", str(results)]) == 0
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     assert [r["benchmark"] for r in rows] == ["train_gpu", "train_gpu"]
-    tiny, moe = (r["measurements"][0] for r in rows)
+    assert [r["params"] for r in rows] == [{"smoke": True, "case": "tiny"}, {"smoke": True, "case": "olmoe-tiny"}]
+    tiny, moe = (r["results"] for r in rows)
     assert (tiny["case"], tiny["params"], tiny["seq"], tiny["device"]) == ("tiny", 172_608, 64, "cpu")
     assert tiny["grad_accum"] == 2 and tiny["global_batch"] == 4
     assert moe["case"] == "olmoe-tiny" and moe["active_matmul_params"] < moe["params"]

@@ -8,6 +8,7 @@ from dolma_py.config.dedupe import DedupeConfig
 
 SUMMARY = "deduplicate documents, paragraphs or n-grams with a Bloom filter, or near-duplicate documents by MinHash-LSH"
 CONFIG = DedupeConfig
+WORKER_MODULES = ("dolma_py.dedupe.pipeline", "dolma_py.dedupe.fuzzy.pipeline")
 
 
 def run(config: DedupeConfig) -> int:

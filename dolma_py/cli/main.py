@@ -22,11 +22,15 @@ COMMANDS: dict[str, str] = {
     "train": "dolma_py.cli.train",
     "soup": "dolma_py.cli.soup",
     "consolidate": "dolma_py.cli.consolidate",
+    "ablate": "dolma_py.cli.ablate",
+    "ladder": "dolma_py.cli.ladder",
     "list": "dolma_py.cli.list_taggers",
     "quickstart": "dolma_py.cli.quickstart",
+    "warc": "dolma_py.cli.warc",
 }
 """Command name -> module defining `SUMMARY`, `CONFIG` (a dataclass schema) and `run(config) -> int`,
-or `main(argv) -> int` when the command takes positional arguments."""
+or `main(argv) -> int` when the command takes positional arguments; optionally `WORKER_MODULES`, the modules
+of its unit functions, which local pool workers import once (see `_start_workers`)."""
 
 USAGE = "usage: dolma [-c CONFIG] <command> [--key value ...]   (dolma <command> --help for its options)"
 
@@ -83,6 +87,17 @@ def _disk_full(err: OSError) -> bool:
     return err.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(err)
 
 
+def _start_workers(module: ModuleType, config: object) -> None:
+    """Start the worker processes' server as soon as the config says a local pool will run, importing the modules
+    the command names in `WORKER_MODULES`, so that their imports overlap the driver's own."""
+    from dolma_py.config.schema import ExecConfig
+
+    if hasattr(module, "WORKER_MODULES") and isinstance(config, ExecConfig) and config.uses_local_pool:
+        from dolma_py.exec.executors import start_forkserver
+
+        start_forkserver(module.WORKER_MODULES)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `dolma` console script; returns the process exit code."""
     # Our stages parallelise with processes and never call BLAS, whose idle threads would otherwise busy-wait
@@ -106,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         from dolma_py.config.loader import load_config, parse_overrides
 
         config = load_config(module.CONFIG, config_path, parse_overrides(module.CONFIG, args))
+        _start_workers(module, config)
         from dolma_py.exec.lenient import lenient_run
 
         with lenient_run(config):  # every run summary names the options that keep or drop data on bad input

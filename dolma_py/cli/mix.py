@@ -8,6 +8,7 @@ from dolma_py.config.mix import MixConfig
 
 SUMMARY = "mix streams of documents: join attributes, filter, replace spans, sample, write size-capped shards"
 CONFIG = MixConfig
+WORKER_MODULES = ("mixers.stream.pipeline",)
 
 
 def run(config: MixConfig) -> int:

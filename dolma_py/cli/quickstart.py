@@ -16,6 +16,7 @@ class QuickstartConfig:
     output: str = option("quickstart_output", help="directory for the corpus, configs and every stage's outputs")
     processes: int = option(2, help="worker processes per stage")
     seed: int = option(0, help="seed of the generated corpus")
+    from_warc: bool = option(False, help="start from a generated WARC sample: `dolma warc` extracts the web source")
 
 
 CONFIG = QuickstartConfig
@@ -24,5 +25,5 @@ CONFIG = QuickstartConfig
 def run(config: QuickstartConfig) -> int:
     from dolma_py.quickstart import run_quickstart
 
-    run_quickstart(config.output, config.processes, config.seed)
+    run_quickstart(config.output, config.processes, config.seed, from_warc=config.from_warc)
     return 0

@@ -9,6 +9,7 @@ from dolma_py.config.stat import StatConfig
 
 SUMMARY = "histograms and percentiles of attribute scores and span lengths (dolma's stat report)"
 CONFIG = StatConfig
+WORKER_MODULES = ("dolma_py.stats.stat",)
 
 
 def run(config: StatConfig) -> int:

@@ -7,6 +7,7 @@ from dolma_py.config.tag import TagConfig
 
 SUMMARY = "tag documents with taggers, writing line-aligned attribute files"
 CONFIG = TagConfig
+WORKER_MODULES = ("taggers.pipeline",)
 
 
 def run(config: TagConfig) -> int:

@@ -8,6 +8,7 @@ from dolma_py.config.tokens import TokensConfig
 
 SUMMARY = "tokenize documents into shuffled .npy token shards with .csv.gz indexes"
 CONFIG = TokensConfig
+WORKER_MODULES = ("dolma_py.tokens.pipeline",)
 
 
 def run(config: TokensConfig) -> int:

@@ -37,6 +37,11 @@ class ExecConfig:
     overwrite: bool = option(False, help="redo units whose outputs already exist")
     dryrun: bool = option(False, help="print the plan (units and outputs) and exit without running")
 
+    @property
+    def uses_local_pool(self) -> bool:
+        """Whether the run's units go to the local executor's worker processes."""
+        return self.processes > 1 and not self.ray_address and not self.dryrun
+
 
 COMPRESSION_NAMES: dict[str, str | None] = {
     "gz": "gz",

@@ -95,6 +95,7 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
                     session.checkpoint(filt.save)
             record_written(everything=True)
             consistent = True
+            description = writer.submit(filt.describe)  # its popcount runs beside the final save's I/O
         finally:
             results.close()
             if bar:
@@ -106,7 +107,7 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
             if consistent:
                 session.checkpoint(filt.save)
     if summary.units_failed == 0:
-        session.finish(filt.save, filt.describe())
+        session.finish(filt.save, description.result())
 
 
 def _record_what_was_written(writes: deque[tuple[Unit, Future[UnitResult]]], session: Session,

@@ -51,6 +51,7 @@ class RunSummary:
     counters: dict[str, int] = field(default_factory=dict)
     gauges: dict[str, float] = field(default_factory=dict)  # end-of-run measures, not summed per unit
     failures: list[dict[str, Any]] = field(default_factory=list)
+    bad_records: list[dict[str, Any]] = field(default_factory=list)  # input records skipped as malformed
     lenient: list[str] = field(default_factory=lenient.current)
     recovered_locks: list[dict[str, Any]] = field(default_factory=list)
     aborted_uploads: int = 0
@@ -73,6 +74,7 @@ class RunSummary:
         self.bad_lines += result.bad_lines
         for name, value in result.counters.items():
             self.counters[name] = self.counters.get(name, 0) + value
+        self.bad_records.extend(result.bad_records)
 
     def fail(self, key: str, error: str, details: str | None = None) -> None:
         """Count a failed unit that produced no `UnitResult` (a whole-run step that raised)."""
@@ -86,6 +88,7 @@ class RunSummary:
         self.units_skipped += stage.units_skipped
         self.units_failed += stage.units_failed
         self.failures.extend(stage.failures)
+        self.bad_records.extend(stage.bad_records)
         self.bad_lines += stage.bad_lines
         self.documents += stage.documents if documents else 0
         for name, value in stage.counters.items():

@@ -111,6 +111,7 @@ class UnitResult:
     error: str | None = None
     details: str | None = None
     skipped: bool = False
+    bad_records: list[dict[str, Any]] = field(default_factory=list)  # skipped input records, located
 
     @property
     def failed(self) -> bool:

@@ -103,8 +103,10 @@ impl Layout {
 
 /// Batches at least this large are split across the rayon pool for `contains` / `insert`.
 const PARALLEL_MIN_BATCH: usize = 1 << 16;
-/// How many keys ahead the batch loops prefetch bit words.
-const PREFETCH_DISTANCE: usize = 8;
+/// How many keys ahead the batch loops prefetch bit words: enough misses in flight to cover this VM's memory
+/// latency (one thread, 3M random keys into a 128 MiB blocked filter: 32 ns per key at 8 ahead, 27 at 24 or
+/// more); a power of two, so the prefetch ring's index is a mask.
+const PREFETCH_DISTANCE: usize = 32;
 
 #[derive(Debug)]
 pub enum BloomError {
@@ -319,6 +321,10 @@ fn anonymous_words(num_words: usize) -> Result<MmapMut> {
     Ok(map)
 }
 
+/// Bytes zeroed per `prefault` call: two transparent huge pages.
+#[cfg(target_os = "linux")]
+const PREFAULT_CHUNK: usize = 4 << 20;
+
 fn words_for_bits(num_bits: u64) -> Result<usize> {
     usize::try_from(num_bits.div_ceil(64)).map_err(|_| invalid(format!("{num_bits} bits do not fit in memory")))
 }
@@ -500,10 +506,21 @@ impl BloomFilter {
     /// Has the kernel allocate and zero every page of a new filter now (MADV_POPULATE_WRITE; the contents are not
     /// touched, so this is safe while other threads insert): a fresh 128 MiB filter otherwise costs 0.15-0.5 s of
     /// page faults in its first lookups. A hint: a no-op for filters read from files and where unsupported.
+    ///
+    /// It goes `PREFAULT_CHUNK` bytes at a time: the kernel holds the process's memory-map lock for one call, and
+    /// one call over the whole filter stalled every `mmap` of the other threads (a Python import of a C extension
+    /// waited 0.22 s for it).
     pub fn prefault(&self) {
         #[cfg(target_os = "linux")]
         if let Storage::Anonymous(map) = &self._storage {
-            let _ = map.advise(memmap2::Advice::PopulateWrite);
+            let mut offset = 0;
+            while offset < map.len() {
+                let len = PREFAULT_CHUNK.min(map.len() - offset);
+                if map.advise_range(memmap2::Advice::PopulateWrite, offset, len).is_err() {
+                    return;
+                }
+                offset += len;
+            }
         }
     }
 
