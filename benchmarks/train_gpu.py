@@ -1,103 +1,181 @@
-"""Training throughput of the `dolma train` model on one device: tokens/s and MFU per preset, on random tokens.
+"""Training throughput of `dolma train` on one GPU: tokens/s, MFU and peak memory per model, as a real run trains.
 
-    python benchmarks/train_gpu.py                      # 190M and 1B at seq 2048, bf16, torch.compile, on CUDA
-    python benchmarks/train_gpu.py --presets 1B --micro-batch 4 --no-compile
-    python benchmarks/train_gpu.py --tiny               # CPU smoke check: tiny preset, seq 128, 3 steps
+    python benchmarks/train_gpu.py --results benchmarks/results.jsonl     # 190M, 1B, MoE at seq 4096 (< 8 min, H200)
+    python benchmarks/train_gpu.py --cases 1B --steps 8                   # one case, longer windows
+    python benchmarks/train_gpu.py --smoke                                # CPU: tiny dense + tiny MoE, seconds
 
-A step is what `dolma train` runs: forward + z-loss, backward, grad clipping at 1.0, (fused on CUDA) AdamW.
-MFU = (6 * matmul params + 12 * n_layers * d_model * seq) * tokens/s / peak, peak defaulting to H100 dense bf16
-(989 TFLOP/s) on CUDA; the attention term counts the full (not causal-halved) score matrix, as PaLM does.
+Each case writes synthetic token shards and a one-phase manifest (random ids, no network), then runs the trainer
+itself (`dolma_py.train.train.train`: bf16 autocast, torch.compile, fused AdamW, chunked loss, gradient
+accumulation over several micro-batches per optimizer step, grad clipping) for 2 x `--steps` steps, logging
+every `--steps` steps. The trainer's windows exclude the first (compiling) step and the final checkpoint; the
+figures are those of the second window, `--steps` warm steps. MFU is the trainer's: causal-attention training
+FLOPs of the active parameters over the device's dense bf16 peak (by name; `--peak-flops` overrides). Each case
+appends one row to `--results`; a case that fails (say out of memory) is recorded with its error, the others run.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import shutil
 import sys
+import tempfile
 import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run as `python benchmarks/x.py` even where dolma_py is not installed
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 import torch  # noqa: E402
+from common import append_row  # noqa: E402
 
-from dolma_py.config.train import ModelConfig, OptimConfig, SystemConfig  # noqa: E402
-from dolma_py.train.distributed import init_runtime  # noqa: E402
-from dolma_py.train.model import Transformer, flops_per_token  # noqa: E402
-from dolma_py.train.schedule import build_optimizer  # noqa: E402
+from dolma_py.config.train import (  # noqa: E402
+    CheckpointConfig,
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    MoEConfig,
+    OptimConfig,
+    ScheduleConfig,
+    SystemConfig,
+    TrainConfig,
+)
+from dolma_py.manifest import PhaseInfo, ShardInfo, write_manifest  # noqa: E402
+from dolma_py.train.metrics import read_metrics  # noqa: E402
+from dolma_py.train.model import Transformer, flops_per_token, matmul_params  # noqa: E402
+from dolma_py.train.train import train  # noqa: E402
 
 
-def bench_preset(
-    preset: str, seq: int, micro: int, steps: int, warmup: int, compile: bool, device: str, peak: float | None
-) -> dict:
-    """Time `steps` optimizer steps (after `warmup` untimed ones) of one micro-batch each."""
-    rt = init_runtime(SystemConfig(device=device))  # type: ignore[arg-type]
-    cfg = ModelConfig(preset=preset, max_seq_len=max(seq, ModelConfig(preset=preset).resolved().max_seq_len or 0))
-    torch.manual_seed(0)
-    with torch.device(rt.device):
-        model = Transformer(cfg)
-    if compile:
-        model.compile()
-    optimizer = build_optimizer(model, OptimConfig(), fused=rt.device.type == "cuda")
-    vocab = model.cfg.vocab_size
-    batches = torch.randint(0, vocab, (warmup + steps, micro, seq + 1), device=rt.device)
+@dataclass(frozen=True)
+class Case:
+    """One model to time: its shape, micro-batch and gradient-accumulation steps."""
 
-    def step(i: int) -> None:
-        with rt.autocast():
-            loss, _ = model(batches[i, :, :-1], batches[i, :, 1:])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+    name: str
+    model: ModelConfig
+    micro: int
+    accum: int
 
-    def sync() -> None:
-        if rt.device.type == "cuda":
-            torch.cuda.synchronize()
 
-    for i in range(warmup):
-        step(i)
-    sync()
-    if rt.device.type == "cuda":
+OLMOE_16E = MoEConfig(num_experts=16, top_k=8, expert_hidden=1024)
+"""OLMoE-1B-7B's experts (SwiGLU 1024, top-8) with 16 instead of 64 per layer: the same active parameters
+(1.18B in matmuls) and FLOPs per token, 2.1B in all, so model, gradients and AdamW state fit one GPU."""
+
+CASES = {
+    "190M": Case("190M", ModelConfig(preset="190M"), micro=8, accum=4),
+    "1B": Case("1B", ModelConfig(preset="1B"), micro=4, accum=4),
+    "olmoe-1B-16e": Case("olmoe-1B-16e", ModelConfig(preset="1B", vocab_size=50304, moe=OLMOE_16E), micro=4, accum=2),
+}
+SMOKE = {
+    "tiny": Case("tiny", ModelConfig(preset="tiny"), micro=2, accum=2),
+    "olmoe-tiny": Case(
+        "olmoe-tiny", ModelConfig(preset="tiny", moe=MoEConfig(num_experts=8, top_k=2, expert_hidden=96)), 2, 2
+    ),
+}
+
+
+def write_synthetic_manifest(root: Path, vocab: int, seq: int, instances: int, seed: int = 0) -> Path:
+    """Random token ids in one raw shard (uint32) and a manifest with one phase of `instances` rows."""
+    rng = np.random.default_rng(seed)
+    shard = root / "tokens.npy"
+    rng.integers(0, vocab, instances * seq, dtype=np.uint32).tofile(shard)
+    rows = np.array([[0, i * seq, 0] for i in range(instances)], dtype=np.uint64)
+    phase = PhaseInfo("pretrain", instances, instances * seq, {"synthetic": 1.0}, {"synthetic": 1.0})
+    return write_manifest(
+        str(root / "manifest"), name="synthetic", seed=seed, sequence_length=seq, dtype="uint32", eos_token_id=None,
+        shards=[ShardInfo(str(shard), instances * seq)], sources=["synthetic"], phases=[(phase, rows)], validation=None,
+    )  # fmt: skip
+
+
+def run_case(case: Case, args: argparse.Namespace, work: Path) -> dict:
+    """Train `case` on synthetic data and return its results row."""
+    model = case.model
+    resolved = model.resolved()
+    steps = 2 * args.steps  # logged after `steps` and 2 x `steps`: the second window is whole and warm
+    global_batch = case.micro * case.accum
+    root = work / case.name
+    root.mkdir(parents=True)
+    manifest = write_synthetic_manifest(root, resolved.vocab_size or 0, args.seq, steps * global_batch)
+    config = TrainConfig(
+        manifest=str(manifest),
+        out_dir=str(root / "run"),
+        model=ModelConfig(**{**model.__dict__, "max_seq_len": max(args.seq, resolved.max_seq_len or 0)}),
+        data=DataConfig(global_batch_size=global_batch, micro_batch_size=case.micro),
+        optim=OptimConfig(lr=3e-4),
+        schedule=ScheduleConfig(warmup_steps=1),
+        eval=EvalConfig(interval=0),
+        checkpoint=CheckpointConfig(interval=0),  # only the final one, outside the timed windows
+        system=SystemConfig(device=args.device, compile=not args.no_compile, peak_flops=args.peak_flops),
+        log_interval=args.steps,
+        max_steps=steps,
+    )
+    with torch.device("meta"):
+        params = sum(p.numel() for p in Transformer(model).parameters())
+    row = {
+        "case": case.name,
+        "params": params,
+        "active_matmul_params": matmul_params(model),
+        "seq": args.seq,
+        "micro_batch": case.micro,
+        "grad_accum": case.accum,
+        "global_batch": global_batch,
+        "compile": not args.no_compile,
+        "device": torch.cuda.get_device_name() if args.device != "cpu" and torch.cuda.is_available() else "cpu",
+        "flops_per_token": flops_per_token(model, args.seq),
+    }
+    cuda = row["device"] != "cpu"
+    if cuda:
         torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    for i in range(warmup, warmup + steps):
-        step(i)
-    sync()
-    elapsed = time.perf_counter() - start
-    tokens_per_s = steps * micro * seq / elapsed
-    peak_flops = rt.peak_flops(peak)
-    n_params = sum(p.numel() for p in model.parameters())
-    return {
-        "preset": preset,
-        "params": n_params,
-        "seq": seq,
-        "micro_batch": micro,
-        "compile": compile,
-        "device": torch.cuda.get_device_name(rt.device) if rt.device.type == "cuda" else "cpu",
-        "step_ms": 1000 * elapsed / steps,
-        "tokens_per_s": tokens_per_s,
-        "mfu": None if peak_flops is None else flops_per_token(cfg, seq) * tokens_per_s / peak_flops,
-        "peak_mem_gb": torch.cuda.max_memory_allocated(rt.device) / 2**30 if rt.device.type == "cuda" else None,
+    started = time.perf_counter()
+    try:
+        train(config)
+    except Exception as err:  # noqa: BLE001 - recorded in the row (with any window logged before); others still run
+        traceback.print_exc()
+        row["error"] = f"{type(err).__name__}: {err}"[:500]
+    finally:
+        torch._dynamo.reset()
+        gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
+    metrics = root / "run" / "metrics.jsonl"
+    windows = [r for r in read_metrics(metrics) if r.get("tokens_per_s") is not None] if metrics.exists() else []
+    shutil.rmtree(root)
+    if not windows:
+        return row | {"wall_s": time.perf_counter() - started}
+    last = windows[-1]
+    return row | {
+        "steps_timed": args.steps,
+        "tokens_per_s": last["tokens_per_s"],
+        "mfu": last["mfu"],
+        "step_s": global_batch * args.seq / last["tokens_per_s"],
+        "windows_tokens_per_s": [r["tokens_per_s"] for r in windows],
+        "loss": last["loss"],
+        "peak_mem_gb": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,
+        "wall_s": time.perf_counter() - started,
     }
 
 
-def _count(n: int) -> str:
-    return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.0f}M" if n >= 1e7 else f"{n / 1e6:.2f}M"
-
-
 def print_table(rows: list[dict]) -> None:
-    header = (
-        f"{'preset':<7} {'params':>8} {'seq':>5} {'micro':>5} {'step ms':>9} {'tokens/s':>11} {'MFU':>6} {'mem GB':>7}"
-    )
+    header = f"{'case':<13} {'params':>7} {'seq':>5} {'micro':>5} {'accum':>5} {'step s':>7} {'tokens/s':>11} "
+    header += f"{'MFU':>6} {'mem GB':>7}"
     print(header)
     print("-" * len(header))
     for r in rows:
+        if "tokens_per_s" not in r:
+            print(f"{r['case']:<13} failed: {r['error']}")
+            continue
         mfu = "-" if r["mfu"] is None else f"{r['mfu']:.1%}"
         mem = "-" if r["peak_mem_gb"] is None else f"{r['peak_mem_gb']:.1f}"
+        if "error" in r:
+            print(f"{r['case']:<13} (failed after its windows: {r['error']})")
         print(
-            f"{r['preset']:<7} {_count(r['params']):>8} {r['seq']:>5} {r['micro_batch']:>5} {r['step_ms']:>9.1f} "
-            f"{r['tokens_per_s']:>11,.0f} {mfu:>6} {mem:>7}"
+            f"{r['case']:<13} {r['params'] / 1e9:>6.2f}B {r['seq']:>5} {r['micro_batch']:>5} {r['grad_accum']:>5} "
+            f"{r['step_s']:>7.2f} {r['tokens_per_s']:>11,.0f} {mfu:>6} {mem:>7}"
         )
     if rows:
         print(f"device: {rows[0]['device']}; compile: {rows[0]['compile']}")
@@ -105,34 +183,43 @@ def print_table(rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", nargs="+", default=["190M", "1B"], help="model presets to time")
-    parser.add_argument("--seq", type=int, default=2048, help="tokens per instance fed to the model")
-    parser.add_argument("--micro-batch", type=int, default=8, help="instances per step")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (compilation, allocator)")
+    parser.add_argument("--cases", nargs="+", choices=[*CASES, *SMOKE], help="cases to run (default: all of the mode)")
+    parser.add_argument("--seq", type=int, default=4096, help="sequence length (tokens per instance)")
+    parser.add_argument("--steps", type=int, default=5, help="optimizer steps per timed window (two windows)")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--peak-flops", type=float, default=None, help="peak FLOP/s of the device for MFU")
+    parser.add_argument("--device", default="cuda", choices=["cpu", "cuda"])
+    parser.add_argument("--peak-flops", type=float, default=None, help="peak FLOP/s of the device (default: by name)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--tiny", action="store_true", help="smoke check: tiny preset, seq 128, 3 steps, on CPU")
-    parser.add_argument("--results", type=Path, help="append one JSON line per preset here")
+    parser.add_argument("--smoke", action="store_true", help="CPU check: tiny dense and MoE, seq 64, 2-step windows")
+    parser.add_argument("--results", type=Path, help="append one JSON line per case here")
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument("--budget-s", type=float, default=390.0, help="start no further case after this many seconds")
     args = parser.parse_args(argv)
-    if args.tiny:
-        args.presets, args.seq, args.micro_batch, args.steps, args.warmup = ["tiny"], 128, 2, 3, 1
-        args.no_compile, args.device = True, "cpu"
+    table = CASES
+    if args.smoke:
+        table, args.seq, args.steps, args.no_compile, args.device = SMOKE, 64, 2, True, "cpu"
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = [
-        bench_preset(
-            p, args.seq, args.micro_batch, args.steps, args.warmup, not args.no_compile, args.device, args.peak_flops
-        )
-        for p in args.presets
-    ]
+    names = args.cases or list(table)
+    cases = [{**CASES, **SMOKE}[n] for n in names]
+    work = Path(tempfile.mkdtemp(prefix="train_gpu-", dir=args.work))
+    started = time.perf_counter()
+    rows = []
+    try:
+        for case in cases:
+            if time.perf_counter() - started > args.budget_s:
+                print(f"{case.name}: skipped, past the --budget-s of {args.budget_s:.0f} s", flush=True)
+                continue
+            rows.append(run_case(case, args, work))
+            print(json.dumps(rows[-1]), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     print_table(rows)
+    print(f"total {time.perf_counter() - started:.0f} s")
     if args.results:
-        with open(args.results, "a", encoding="utf-8") as f:
-            f.writelines(json.dumps(r) + "\n" for r in rows)
-    return 0
+        for row in rows:
+            append_row(args.results, "train_gpu", {"smoke": args.smoke, "case": row["case"]}, row)
+    return 1 if any("error" in r for r in rows) else 0
 
 
 if __name__ == "__main__":

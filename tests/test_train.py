@@ -30,8 +30,9 @@ from dolma_py.config.train import (  # noqa: E402
 )
 from dolma_py.errors import ConfigError, DolmaError  # noqa: E402
 from dolma_py.manifest import Manifest, PhaseInfo  # noqa: E402
-from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_state  # noqa: E402
+from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_optim_state, read_state  # noqa: E402
 from dolma_py.train.data import CurriculumBatches  # noqa: E402
+from dolma_py.train.loss import IGNORE, chunked_lm_loss, shift_labels  # noqa: E402
 from dolma_py.train.metrics import read_metrics  # noqa: E402
 from dolma_py.train.model import Transformer, flops_per_token, matmul_params  # noqa: E402
 from dolma_py.train.schedule import LRSchedule  # noqa: E402
@@ -112,8 +113,78 @@ def test_preset_parameter_counts(preset: str, total: int, ladder: int) -> None:
     assert n == total
     assert n - cfg.vocab_size * cfg.d_model == ladder  # the ladder name counts non-embedding + input embedding
     assert matmul_params(cfg) == n - cfg.vocab_size * cfg.d_model - (4 * cfg.n_layers + 1) * cfg.d_model
-    assert flops_per_token(cfg, 2048) == 6 * matmul_params(cfg) + 12 * cfg.n_layers * cfg.d_model * 2048
     assert set(PRESETS) == {"tiny", "190M", "370M", "760M", "1B"}
+
+
+def test_flops_per_token_is_a_hand_count() -> None:
+    """d 8, 1 layer, 2 heads, SwiGLU 16, vocab 10, 4 tokens, counted by hand (2 FLOPs per multiply-add)."""
+    cfg = ModelConfig(d_model=8, n_layers=1, n_heads=2, mlp_hidden=16, vocab_size=10, max_seq_len=4)
+    per_token_matmul = 2 * (4 * 8 * 8 + 3 * 8 * 16 + 10 * 8)  # q k v o, gate up down, LM head: 1440
+    # causal attention over the sequence: query t meets t + 1 keys, 8 multiply-adds for q.k and 8 for the values
+    attention = sum(2 * (8 + 8) * (t + 1) for t in range(4))  # 320 for the 4 tokens
+    forward_per_token = per_token_matmul + attention / 4  # 1520
+    assert flops_per_token(cfg, 4) == 3 * forward_per_token == 4560  # backward = 2 x forward
+    # the matmul part against torch's FLOP counter over a real forward pass (which counts attention as non-causal)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        Transformer(cfg)(torch.zeros(1, 4, dtype=torch.long))
+    counts = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+    assert counts["aten.mm"] == 4 * per_token_matmul
+    assert sum(n for op, n in counts.items() if "attention" in op) == 4 * 8 * 4 * 4  # full 4 x 4 scores: 512 > 320
+
+
+def test_peak_flops_by_device_name() -> None:
+    from dolma_py.train.distributed import peak_flops_for
+
+    names = {
+        "NVIDIA H100 80GB HBM3": 989e12,
+        "NVIDIA H100 PCIe": 756e12,
+        "NVIDIA H100 NVL": 835e12,
+        "NVIDIA H200": 989e12,
+        "NVIDIA GH200 480GB": 989e12,
+        "NVIDIA A100-SXM4-40GB": 312e12,
+        "NVIDIA A100 80GB PCIe": 312e12,
+        "NVIDIA L40S": 362e12,
+        "NVIDIA L40": 181e12,
+        "NVIDIA L4": 121e12,
+        "NVIDIA A10": 125e12,
+        "NVIDIA B200": 2250e12,
+    }
+    assert {name: peak_flops_for(name) for name in names} == names
+    assert peak_flops_for("NVIDIA A10G") is None and peak_flops_for("Tesla T4") is None  # unknown: no guessed MFU
+
+
+def test_cuda_rank_sets_its_device_before_joining_nccl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order NCCL needs, checked with torch's CUDA and process-group calls replaced by recorders (no GPU here)."""
+    import torch.distributed as dist
+
+    from dolma_py.train import distributed, together
+
+    calls: list[tuple] = []
+    joined = [False]
+
+    def init_process_group(backend: str, **kwargs: object) -> None:
+        calls.append(("init_process_group", backend, kwargs))
+        joined[0] = True
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: calls.append(("set_device", device)))
+    monkeypatch.setattr(dist, "is_initialized", lambda: joined[0])
+    monkeypatch.setattr(dist, "init_process_group", init_process_group)
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(together.ControlGroup, "__init__", lambda self, world, rank: None)
+    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        rt = distributed.init_runtime(SystemConfig(device="cuda"))
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+    cuda1 = torch.device("cuda", 1)
+    assert calls == [("set_device", cuda1), ("init_process_group", "nccl", {"device_id": cuda1})]
+    assert (rt.rank, rt.world, rt.device, rt.bf16) == (1, 2, cuda1, True)
 
 
 def test_model_is_olmo2_shaped() -> None:
@@ -135,16 +206,123 @@ def test_model_is_olmo2_shaped() -> None:
     assert torch.equal(names["layers.0.self_attn.q_norm.weight"], torch.ones(64))
 
     x = torch.randint(0, V, (2, 16))
-    loss, ce = model(x[:, :-1], x[:, 1:])
-    logits = model(x[:, :-1]).float()
+    loss, parts = model(x, shift_labels(x))  # the whole instance goes in; its last position has no label
+    logits = model(x).float()[:, :-1]
     log_z = torch.logsumexp(logits, -1)
     expected_ce = torch.nn.functional.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten())
-    torch.testing.assert_close(ce, expected_ce)
+    torch.testing.assert_close(parts["ce"], expected_ce)
     torch.testing.assert_close(loss, expected_ce + 1e-5 * log_z.pow(2).mean())
+    per_token = model(x, shift_labels(x), reduction="none")
+    assert per_token.shape == (2, 16) and torch.all(per_token[:, -1] == 0)
+    torch.testing.assert_close(per_token[:, :-1].mean(), expected_ce)
     # causal: changing a later token leaves earlier logits untouched
     y = x.clone()
     y[:, 10] = (y[:, 10] + 1) % V
     torch.testing.assert_close(model(y)[:, :10], model(x)[:, :10])
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+def test_chunked_loss_matches_the_plain_loss_and_gradient(chunk: int) -> None:
+    """The chunked loss against autograd through whole fp32 logits: same loss, ce and gradients, with IGNOREd
+    labels skipped; under bf16 autocast against the plain loss on the bf16 logits."""
+    gen = torch.Generator().manual_seed(0)
+    n, d, vocab, z = 50, 16, 40, 1e-2
+    h = torch.randn(n, d, generator=gen, requires_grad=True)
+    w = (0.3 * torch.randn(vocab, d, generator=gen)).requires_grad_()
+    labels = torch.randint(0, vocab, (n,), generator=gen)
+    labels[::6] = IGNORE
+
+    def plain(h: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = (h @ w.t()).float()
+        keep = labels != IGNORE
+        log_z = torch.logsumexp(logits[keep], -1)
+        ce = torch.nn.functional.cross_entropy(logits[keep], labels[keep])
+        return ce + z * log_z.pow(2).mean(), ce
+
+    (loss, ce), (ref_loss, ref_ce) = chunked_lm_loss(h, w, labels, z, chunk), plain(h, w)
+    torch.testing.assert_close(loss, ref_loss)
+    torch.testing.assert_close(ce, ref_ce)
+    got = torch.autograd.grad(3.0 * loss, (h, w))
+    want = torch.autograd.grad(3.0 * ref_loss, (h, w))
+    for g, r in zip(got, want, strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        (loss, _), (ref_loss, _) = chunked_lm_loss(h, w, labels, z, chunk), plain(h, w)
+        got = torch.autograd.grad(loss, (h, w))
+        want = torch.autograd.grad(ref_loss, (h, w))
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-2, atol=1e-2)
+    assert got[0].dtype == h.dtype and got[1].dtype == w.dtype
+    for g, r in zip(got, want, strict=True):
+        torch.testing.assert_close(g, r.float(), rtol=2e-2, atol=2e-3)
+
+
+def test_the_loss_never_holds_the_whole_batch_of_logits() -> None:
+    """Every tensor made in a forward + backward with labels is smaller than the (tokens, vocab) logits."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Largest(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.numel = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, (tuple, list)) else (out,):
+                if isinstance(t, torch.Tensor):
+                    self.numel = max(self.numel, t.numel())
+            return out
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=2048, loss_chunk=16)  # 2 x 64 tokens: whole logits would be 262,144 values
+    model = Transformer(cfg)
+    x = torch.randint(0, 2048, (2, 64))
+    with Largest() as chunked:
+        model(x, shift_labels(x))[0].backward()
+    assert chunked.numel < 2 * 64 * 2048 and chunked.numel >= 16 * 2048  # one chunk's logits at most
+    with Largest() as plain:
+        torch.nn.functional.cross_entropy(model(x).flatten(0, 1), x.flatten()).backward()
+    assert plain.numel >= 2 * 64 * 2048  # the same model through the plain loss does hold them
+
+
+def test_eval_shapes_are_fixed(tmp_path: Path) -> None:
+    """A short last eval micro-batch is padded (its copies not counted): every forward has one shape."""
+    from dolma_py.train.distributed import Runtime
+    from dolma_py.train.evaluate import evaluate
+    from dolma_py.train.together import ControlGroup
+
+    manifest = Manifest.open(str(make_manifest(tmp_path)))
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig(vocab_size=V))
+    shapes = []
+    model.register_forward_pre_hook(lambda _m, args: shapes.append(tuple(args[0].shape)))
+    rt = Runtime(0, 1, torch.device("cpu"), False, "ddp", False, ControlGroup(1, 0))
+    table, rows = manifest.validation(), np.arange(7)
+    sources = np.array([table.source_index(int(i)) for i in rows])
+    losses = evaluate(model, table, rows, sources, manifest.sources, 3, rt)
+    assert shapes == [(3, SEQ)] * 3  # 3 + 3 + 1 rows, the last padded to 3
+    shapes.clear()
+    one_by_one = evaluate(model, table, rows, sources, manifest.sources, 1, rt)
+    assert shapes == [(1, SEQ)] * 7 and losses == pytest.approx(one_by_one, rel=1e-6)
+
+
+def test_throughput_windows_leave_out_eval_and_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from dolma_py.train import train as train_module
+
+    real = train_module.evaluate
+
+    def slow_evaluate(*args: object, **kwargs: object) -> dict[str, float]:
+        time.sleep(2.0)  # some 100 tiny steps
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate", slow_evaluate)
+    run = tmp_path / "run"
+    train(make_config(make_manifest(tmp_path), run, eval=EvalConfig(interval=4), log_interval=2))
+    rates = [r["tokens_per_s"] for r in train_records(run)]
+    assert len(rates) == 6 and all(r > 0 for r in rates)
+    # each window after an eval would take > 2 s for 2 steps (< 264 tokens/s) if the eval were counted in it
+    assert min(rates[1:]) > 400, rates
 
 
 # --- data and schedule ----------------------------------------------------------------------------------------
@@ -231,7 +409,7 @@ def test_resume_is_bit_identical(tmp_path: Path) -> None:
     final_full, final_part = (read_model_state(r / "checkpoints" / "step00000012") for r in (full, part))
     assert final_full.keys() == final_part.keys()
     assert all(torch.equal(final_full[k], final_part[k]) for k in final_full)
-    optim = [torch.load(r / "checkpoints/step00000012/optim.pt", weights_only=True) for r in (full, part)]
+    optim = [read_optim_state(r / "checkpoints/step00000012") for r in (full, part)]
     for name, slots in optim[0]["state"].items():
         assert all(torch.equal(v, optim[1]["state"][name][k]) for k, v in slots.items())
     strip = lambda recs: [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in recs]  # noqa: E731
@@ -312,7 +490,7 @@ def test_export_matches_transformers_olmo2(tmp_path: Path) -> None:
         ({"data": DataConfig(8, 3)}, "multiple of data.micro_batch_size=3"),
         ({"data": DataConfig(64, 8)}, "phase 'anneal' has 32 instances, fewer than one step"),
         ({"model": ModelConfig(vocab_size=32)}, "token id .* >= model.vocab_size=32"),
-        ({"model": ModelConfig(vocab_size=V, max_seq_len=16)}, "needs model.max_seq_len >= 32"),
+        ({"model": ModelConfig(vocab_size=V, max_seq_len=16)}, "needs model.max_seq_len >= 33"),
         ({"model": ModelConfig(preset="2B")}, "model.preset '2B' is unknown"),
         ({"model": ModelConfig(d_model=60)}, "must split into model.n_heads=4 heads of even size"),
         ({"manifest": "/nonexistent"}, "manifest not found"),
@@ -407,18 +585,28 @@ def test_two_processes_match_one(tmp_path: Path, parallel: str) -> None:
     ]
 
 
-def test_gpu_benchmark_runs_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gpu_benchmark_runs_on_cpu(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`benchmarks/train_gpu.py --smoke`: the GPU script end to end on CPU (synthetic shards, the trainer, rows)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("train_gpu", REPO_ROOT / "benchmarks" / "train_gpu.py")
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_gpu", bench)  # its dataclasses look their module up
     spec.loader.exec_module(bench)
     results = tmp_path / "results.jsonl"
-    assert bench.main(["--tiny", "--threads", "1", "--peak-flops", "1e12", "--results", str(results)]) == 0
-    (row,) = [json.loads(line) for line in results.read_text().splitlines()]
-    assert (row["preset"], row["params"], row["seq"], row["device"]) == ("tiny", 172_608, 128, "cpu")
-    assert row["tokens_per_s"] > 0 and row["mfu"] == pytest.approx(
-        flops_per_token(ModelConfig(), 128) * row["tokens_per_s"] / 1e12
-    )
-    assert "tiny       0.17M   128" in capsys.readouterr().out
+    assert bench.main(["--smoke", "--threads", "1", "--peak-flops", "1e12", "--results", str(results)]) == 0
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r["benchmark"] for r in rows] == ["train_gpu", "train_gpu"]
+    assert [r["params"] for r in rows] == [{"smoke": True, "case": "tiny"}, {"smoke": True, "case": "olmoe-tiny"}]
+    tiny, moe = (r["results"] for r in rows)
+    assert (tiny["case"], tiny["params"], tiny["seq"], tiny["device"]) == ("tiny", 172_608, 64, "cpu")
+    assert tiny["grad_accum"] == 2 and tiny["global_batch"] == 4
+    assert moe["case"] == "olmoe-tiny" and moe["active_matmul_params"] < moe["params"]
+    for row in (tiny, moe):
+        assert row["tokens_per_s"] > 0 and len(row["windows_tokens_per_s"]) == 2
+        assert row["mfu"] == pytest.approx(row["flops_per_token"] * row["tokens_per_s"] / 1e12)
+    assert tiny["flops_per_token"] == flops_per_token(ModelConfig(), 64)
+    assert "olmoe-tiny" in capsys.readouterr().out

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "curriculum": "dolma_py.cli.curriculum",
     "train": "dolma_py.cli.train",
     "soup": "dolma_py.cli.soup",
+    "consolidate": "dolma_py.cli.consolidate",
     "ablate": "dolma_py.cli.ablate",
     "ladder": "dolma_py.cli.ladder",
     "list": "dolma_py.cli.list_taggers",

@@ -49,6 +49,31 @@ PRESETS: dict[str, dict[str, int]] = {
 vocab 100352 is OLMo 2's padded dolma2 tokenizer. `1B` is OLMo 2 1B's shape (1.28B by that count, 1.48B in all)."""
 
 
+RUNTIME_FIELDS = ("loss_chunk",)
+"""Model options that change how the loss is computed, not the weights or the result."""
+
+
+@dataclasses.dataclass
+class MoEConfig:
+    """Mixture-of-experts MLPs (OLMoE): each block's SwiGLU is replaced by `num_experts` routed SwiGLU experts."""
+
+    num_experts: int = option(0, help="experts per block (0: a dense SwiGLU MLP)")
+    top_k: int = option(2, help="experts each token is routed to (dropless: every routed token is computed)")
+    expert_hidden: int | None = option(None, help="SwiGLU inner size of one expert (default: model.mlp_hidden)")
+    lb_loss: float = option(0.01, help="weight of the load-balancing loss (Switch: E * sum_e load_e * prob_e)")
+    router_z_loss: float = option(0.001, help="weight of the router z-loss (mean squared logsumexp of router logits)")
+
+    def validate(self) -> None:
+        if self.num_experts < 0:
+            raise ValueError(f"model.moe.num_experts must be >= 0, got {self.num_experts}")
+        if self.num_experts and not 1 <= self.top_k <= self.num_experts:
+            raise ValueError(f"model.moe.top_k={self.top_k} must be in [1, model.moe.num_experts={self.num_experts}]")
+        if self.expert_hidden is not None and self.expert_hidden < 1:
+            raise ValueError("model.moe.expert_hidden must be >= 1")
+        if self.lb_loss < 0 or self.router_z_loss < 0:
+            raise ValueError("model.moe.lb_loss and model.moe.router_z_loss must be >= 0")
+
+
 @dataclasses.dataclass
 class ModelConfig:
     """Transformer shape: a preset, with any field given here overriding the preset's value."""
@@ -64,8 +89,17 @@ class ModelConfig:
     norm_eps: float = option(1e-6, help="RMSNorm epsilon")
     init_std: float = option(0.02, help="std of the truncated-normal (+-3 std) weight init")
     z_loss: float = option(1e-5, help="weight of the z-loss (mean squared log-partition of the logits)")
+    moe: MoEConfig = option(default_factory=MoEConfig, help="mixture-of-experts MLPs (off by default)")
+    loss_chunk: int = option(
+        4096, help="tokens whose float32 logits the loss holds at once (memory, not the model: may change on resume)"
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.moe, dict):  # read back from a checkpoint's state.json
+            self.moe = MoEConfig(**self.moe)
 
     def validate(self) -> None:
+        self.moe.validate()
         if self.preset not in PRESETS:
             raise ValueError(f"model.preset {self.preset!r} is unknown; presets: {', '.join(PRESETS)}")
         shape = self.resolved()
@@ -77,13 +111,22 @@ class ModelConfig:
             raise ValueError(
                 f"model.d_model={shape.d_model} must split into model.n_heads={shape.n_heads} heads of even size (RoPE)"
             )
+        if self.loss_chunk < 1:
+            raise ValueError(f"model.loss_chunk must be >= 1, got {self.loss_chunk}")
         if self.rope_theta <= 0 or self.norm_eps <= 0 or self.init_std <= 0 or self.z_loss < 0:
             raise ValueError("model.rope_theta, model.norm_eps and model.init_std must be > 0 and model.z_loss >= 0")
+
+    def shape(self) -> dict[str, object]:
+        """The resolved fields that define the weights (all but memory knobs like `loss_chunk`): what a resume or a
+        soup must match."""
+        return {k: v for k, v in dataclasses.asdict(self.resolved()).items() if k not in RUNTIME_FIELDS}
 
     def resolved(self) -> ModelConfig:
         """A copy with every shape field filled in from the preset."""
         base = PRESETS.get(self.preset, {})
-        filled = {k: (getattr(self, k) if getattr(self, k) is not None else v) for k, v in base.items()}
+        filled: dict[str, object] = {k: (v if getattr(self, k) is None else getattr(self, k)) for k, v in base.items()}
+        if self.moe.num_experts and self.moe.expert_hidden is None:
+            filled["moe"] = dataclasses.replace(self.moe, expert_hidden=filled.get("mlp_hidden", self.mlp_hidden))
         return dataclasses.replace(self, **filled)
 
 
@@ -155,10 +198,13 @@ class EvalConfig:
 
 @dataclasses.dataclass
 class CheckpointConfig:
-    """Checkpoints under `<out_dir>/checkpoints/step<N>`, written atomically."""
+    """Sharded checkpoints under `<out_dir>/checkpoints/step<N>` (each rank writes its shard), published atomically."""
 
     interval: int = option(1000, help="save every this many steps and after the last step (0: only at the end)")
     keep: int = option(0, help="keep only the newest this many checkpoints (0: keep all)")
+    async_save: bool = option(
+        False, help="write the shards in a background thread while training goes on (published at the next save)"
+    )
 
     def validate(self) -> None:
         if self.interval < 0 or self.keep < 0:
@@ -176,7 +222,8 @@ class SystemConfig:
         "ddp", help="with several processes: DDP, or FSDP2 (fully_shard) for large models"
     )
     peak_flops: float | None = option(
-        None, help="peak FLOP/s of one device for MFU (default: 989e12, H100 dense bf16, on cuda; none on cpu)"
+        None,
+        help="peak FLOP/s of one device for MFU (default: the CUDA device's dense bf16 peak by name; none on cpu)",
     )
     threads: int | None = option(None, help="torch CPU threads (default: torch's choice)")
 

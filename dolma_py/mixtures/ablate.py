@@ -114,12 +114,15 @@ class Ablation:
 
     def _train_units(self, kind: str, jobs: dict[str, tuple[dict[str, float], int]], seed: Path) -> list[Unit]:
         """One training unit per job (name -> (mix, tokens)) from the seed, its manifest built first."""
+        from dolma_py.train.checkpoint import model_files  # torch: only once a run is planned
+
+        seed_weights = [str(p) for p in model_files(seed)]  # model.pt, or the sharded model/ files
         units = []
         for name, (mix, tokens) in jobs.items():
             safe = (self.partition_names if kind == "partition" else self.candidate_names)[name]
             manifest = self.build(safe, mix, tokens, self.layout.manifest(kind, safe))
             run = train_config(self.config, manifest, self.layout.run(kind, safe))
-            inputs = (str(manifest / "manifest.json"), str(seed / "model.pt"))
+            inputs = (str(manifest / "manifest.json"), *seed_weights)
             units.append(
                 Unit(name, inputs, (str(self.layout.model_record(kind, safe)),), TrainJob(name, run, str(seed)))
             )

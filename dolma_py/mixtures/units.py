@@ -159,7 +159,10 @@ class ScoreJob:
 def score_inputs(job: ScoreJob) -> tuple[str, ...]:
     """What a score depends on besides its config: the weights, the eval shards and the task files."""
     shards = sorted({path for eval_set in job.eval_sets for path in eval_set.paths})
-    return (*(str(Path(c) / "model.pt") for c in job.checkpoints), *shards, *(path for _, path in job.tasks))
+    from dolma_py.train.checkpoint import model_files  # torch: only once a score is planned
+
+    weights = [str(p) for c in job.checkpoints for p in model_files(Path(c))]  # model.pt, or the model/ shards
+    return (*weights, *shards, *(path for _, path in job.tasks))
 
 
 def score_unit(unit: Unit) -> UnitResult:

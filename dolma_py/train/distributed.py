@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,8 +15,30 @@ from torch.nn.parallel import DistributedDataParallel
 
 from dolma_py.config.train import SystemConfig
 from dolma_py.errors import ConfigError
+from dolma_py.train.together import ControlGroup
 
-H100_BF16_DENSE_FLOPS = 989e12
+PEAK_BF16_FLOPS: tuple[tuple[str, float], ...] = (
+    (r"gh200", 989e12),
+    (r"h200 nvl", 835e12),
+    (r"h200", 989e12),
+    (r"h100 nvl", 835e12),
+    (r"h100 pcie", 756e12),
+    (r"h100", 989e12),  # SXM: "NVIDIA H100 80GB HBM3"
+    (r"b200", 2250e12),
+    (r"a100", 312e12),  # SXM and PCIe, 40 and 80 GB
+    (r"l40s", 362e12),
+    (r"l40\b", 181e12),
+    (r"l4\b", 121e12),
+    (r"a10\b", 125e12),
+)
+"""Dense (no sparsity) bf16 tensor-core peak FLOP/s from NVIDIA's datasheets, by a pattern searched for in the
+lower-cased `torch.cuda.get_device_name()`; the first match wins, so specific names come before general ones."""
+
+
+def peak_flops_for(device_name: str) -> float | None:
+    """Dense bf16 peak FLOP/s of a CUDA device by its name, or None for a device not in `PEAK_BF16_FLOPS`."""
+    name = device_name.lower()
+    return next((peak for pattern, peak in PEAK_BF16_FLOPS if re.search(pattern, name)), None)
 
 
 @dataclass
@@ -27,6 +51,7 @@ class Runtime:
     bf16: bool
     parallel: str
     owns_group: bool
+    control: ControlGroup
 
     @property
     def is_main(self) -> bool:
@@ -39,11 +64,17 @@ class Runtime:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
 
+    def sync(self) -> None:
+        """Wait for this device's queued work (a no-op on CPU): what timing needs before reading the clock."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     def peak_flops(self, configured: float | None) -> float | None:
-        """Peak FLOP/s of one device for MFU: the configured value, else H100 dense bf16 on CUDA, else none."""
+        """Peak FLOP/s of one device for MFU: the configured value, else the CUDA device's by name (None for a
+        device the table does not know, and on CPU)."""
         if configured is not None:
             return configured
-        return H100_BF16_DENSE_FLOPS if self.device.type == "cuda" else None
+        return peak_flops_for(torch.cuda.get_device_name(self.device)) if self.device.type == "cuda" else None
 
 
 def init_runtime(cfg: SystemConfig) -> Runtime:
@@ -54,22 +85,22 @@ def init_runtime(cfg: SystemConfig) -> Runtime:
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)  # before the process group, so NCCL's communicator binds this rank's GPU
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     owns_group = False
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        if use_cuda:
+            dist.init_process_group("nccl", device_id=device)
+        else:
+            dist.init_process_group("gloo")
         owns_group = True
     rank = dist.get_rank() if dist.is_initialized() else 0
     world = dist.get_world_size() if dist.is_initialized() else 1
-    if use_cuda:
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    else:
-        device = torch.device("cpu")
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and use_cuda)
-    return Runtime(rank, world, device, bf16, cfg.parallel, owns_group)
+    return Runtime(rank, world, device, bf16, cfg.parallel, owns_group, ControlGroup(world, rank))
 
 
 def shutdown(rt: Runtime, clean: bool) -> None:
@@ -78,6 +109,21 @@ def shutdown(rt: Runtime, clean: bool) -> None:
         if clean:
             dist.barrier()
         dist.destroy_process_group()
+
+
+def abandon(rt: Runtime) -> None:
+    """Leave the process group after a failure without waiting for anyone: the collectives the other ranks are
+    blocked in then fail instead of waiting for this rank (NCCL's communicators are aborted)."""
+    if not dist.is_initialized():
+        return
+    abort = getattr(dist.distributed_c10d, "_abort_process_group", None)
+    try:
+        if abort is not None and rt.device.type == "cuda":
+            abort()
+        else:
+            dist.destroy_process_group()
+    except Exception as err:  # noqa: BLE001 - leaving is best effort; the run is failing anyway
+        print(f"rank {rt.rank}: leaving the process group failed: {err}", file=sys.stderr)
 
 
 def wrap_model(model: torch.nn.Module, rt: Runtime, compile: bool) -> torch.nn.Module:

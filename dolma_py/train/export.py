@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 from dolma_py.config.train import ModelConfig
+from dolma_py.errors import DolmaError
 from dolma_py.io.atomic import atomic_dir
 from dolma_py.train.checkpoint import read_model_state, read_state
 
@@ -60,6 +61,11 @@ def export_hf(checkpoint: Path, out: Path) -> Path:
 def write_hf(state: dict[str, torch.Tensor], meta: dict[str, Any], out: Path) -> Path:
     """Export a model state dict, described by a checkpoint's state.json content `meta`, to the folder `out`."""
     model_cfg = ModelConfig(**meta["config"]["model"])
+    if model_cfg.moe.num_experts:
+        raise DolmaError(
+            "Hugging Face export of a mixture-of-experts model is not supported: transformers' Olmo2 has no experts, "
+            "and its Olmoe uses pre-norm blocks rather than OLMo 2's reordered norm; use the checkpoint (or a soup)"
+        )
     eos = (meta.get("manifest") or {}).get("eos_token_id")
     tensors = {hf_name(k): v.contiguous() for k, v in state.items()}
     with atomic_dir(out) as tmp:

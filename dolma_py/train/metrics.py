@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +48,41 @@ def _console_line(record: dict[str, Any]) -> str:
         per_source = " ".join(f"{k}={v:.4f}" for k, v in record["eval"].items())
         return f"step {record['step']}: eval loss {record['eval_loss']:.4f} ({per_source})"
     mfu = f" mfu {record['mfu']:.1%}" if record.get("mfu") is not None else ""
+    speed = f" {record['tokens_per_s']:,.0f} tok/s" if record.get("tokens_per_s") is not None else ""
     return (
         f"step {record['step']} [{record['phase']}]: loss {record['loss']:.4f} lr {record['lr']:.3e} "
-        f"grad_norm {record['grad_norm']:.3f} {record['tokens_per_s']:,.0f} tok/s{mfu}"
+        f"grad_norm {record['grad_norm']:.3f}{speed}{mfu}"
     )
+
+
+class Throughput:
+    """Tokens per second over training steps only.
+
+    The clock restarts (after a device sync) whenever something that is not a training step ran: the first step of
+    a process (torch.compile's warm-up), a log record, evaluation and checkpointing. `rate()` is None when the
+    window holds no timed step.
+    """
+
+    def __init__(self, sync: Callable[[], None]):
+        self.sync = sync
+        self.restart()
+
+    def restart(self) -> None:
+        """Start a new window now."""
+        self.sync()
+        self.start = time.perf_counter()
+        self.tokens = 0
+
+    def add(self, tokens: int) -> None:
+        """Count a step's tokens in the current window."""
+        self.tokens += tokens
+
+    def rate(self) -> float | None:
+        """Tokens per second since the window started, or None without a timed step."""
+        if not self.tokens:
+            return None
+        self.sync()
+        return self.tokens / (time.perf_counter() - self.start)
 
 
 def read_metrics(path: Path, *, drop_torn_tail: bool = False) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ output is a checkpoint directory without optimizer or RNG state (it can be expor
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def soup_state(checkpoints: list[Path], weights: list[float] | None = None) -> d
         raise DolmaError(f"got {len(weights)} weights for {len(checkpoints)} checkpoints")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise DolmaError(f"weights must be >= 0 with a positive sum, got {weights}")
-    shapes = [dataclasses.asdict(ModelConfig(**read_state(c)["config"]["model"]).resolved()) for c in checkpoints]
+    shapes = [ModelConfig(**read_state(c)["config"]["model"]).shape() for c in checkpoints]
     for path, shape in zip(checkpoints[1:], shapes[1:], strict=False):
         if shape != shapes[0]:
             diff = next(k for k in shape if shape[k] != shapes[0][k])

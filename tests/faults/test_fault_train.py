@@ -6,7 +6,7 @@ import pytest
 from fault_pipeline import ci_base, stage_specs, trial_root
 from fault_train import CrashResult, crash_and_resume
 
-POINTS = [("checkpoint", 4), ("metrics", 7)]  # the 2nd checkpoint's first file; the 7th record (after step 5's save)
+POINTS = [("checkpoint", 4), ("metrics", 7)]  # the 4th checkpoint's rng file; the 7th record (after step 5's save)
 
 
 @pytest.fixture(scope="module", params=POINTS, ids=[f"{p}-{n}" for p, n in POINTS])
