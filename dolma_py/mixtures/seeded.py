@@ -24,7 +24,7 @@ from dolma_py.train.checkpoint import list_checkpoints, read_model_state, read_s
 from dolma_py.train.data import CurriculumBatches
 from dolma_py.train.model import Transformer
 from dolma_py.train.schedule import build_optimizer
-from dolma_py.train.train import TrainResult, train
+from dolma_py.train.train import TrainResult, state_record, train
 
 
 def _shape(model: ModelConfig) -> dict[str, object]:
@@ -47,21 +47,7 @@ def _start_state(config: TrainConfig) -> dict[str, object]:
     """The run state of step 0, as the trainer writes it in every checkpoint and checks on resume."""
     manifest = Manifest.open(config.manifest)
     batches = CurriculumBatches(manifest, config.data.global_batch_size, config.data.micro_batch_size)
-    return {
-        "instances": 0,
-        "tokens": 0,
-        "phase": batches.phases[0].name,
-        "world_size": 1,
-        "global_batch_size": batches.global_batch,
-        "manifest": {
-            "path": str(manifest.path),
-            "name": manifest.name,
-            "sequence_length": manifest.sequence_length,
-            "eos_token_id": manifest.eos_token_id,
-            "phases": [[p.name, len(p.table)] for p in batches.phases],
-        },
-        "config": dataclasses.asdict(dataclasses.replace(config, model=config.model.resolved())),
-    }
+    return state_record(dataclasses.replace(config, model=config.model.resolved()), manifest, batches, 0)
 
 
 def write_start_checkpoint(config: TrainConfig, seed_checkpoint: Path) -> Path:

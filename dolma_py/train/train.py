@@ -110,7 +110,7 @@ def _open_data(config: TrainConfig, rt: Runtime) -> tuple[Manifest, CurriculumBa
     return manifest, batches
 
 
-def _run_state(config: TrainConfig, manifest: Manifest, batches: CurriculumBatches, step: int) -> dict[str, Any]:
+def state_record(config: TrainConfig, manifest: Manifest, batches: CurriculumBatches, step: int) -> dict[str, Any]:
     """state.json content: the data position (step and instances consumed) and what a resume must match."""
     return {
         "instances": step * batches.global_batch,
@@ -160,7 +160,7 @@ def _prepare(
         raise ConfigError(f"{ckpt_root} already holds checkpoints; pass --resume or use another out_dir")
     meta = read_state(existing[-1]) if existing else {"step": 0}
     if existing:
-        _check_resumable(meta, _run_state(config, manifest, batches, meta["step"]), existing[-1])
+        _check_resumable(meta, state_record(config, manifest, batches, meta["step"]), existing[-1])
     return config, manifest, batches, schedule, existing, meta
 
 
@@ -199,7 +199,7 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
     except Exception as err:  # noqa: BLE001 - every rank raises it (or names the rank that did) through agree
         error = err
     agree(rt.control, error, "setup")
-    run_state = _run_state(config, manifest, batches, meta["step"])
+    run_state = state_record(config, manifest, batches, meta["step"])
     agree_on(rt.control, "config, manifest or checkpoint", json.dumps([run_state, meta["step"]], sort_keys=True))
     model_cfg = config.model
 
@@ -299,7 +299,7 @@ def _train(config: TrainConfig, rt: Runtime) -> TrainResult:
             speed.restart()
 
         if _due(done, config.checkpoint.interval, end):
-            state = _run_state(config, manifest, batches, done)
+            state = state_record(config, manifest, batches, done)
             checkpoint = checkpointer.save(done, model, optimizer, state)
             speed.restart()
 
