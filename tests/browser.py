@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -91,6 +92,7 @@ def visit(browser: str, url: str, width: int = 1280, height: int = 900, timeout:
     from_r, from_w = os.pipe()
 
     def plumb() -> None:  # the browser reads commands on fd 3 and writes replies on fd 4
+        os.setsid()  # its own process group, so that its helpers (renderers, crashpad) end with it
         high_r, high_w = os.dup2(to_r, 100), os.dup2(from_w, 101)  # out of the way of 3 and 4 first
         os.dup2(high_r, 3)
         os.dup2(high_w, 4)
@@ -119,7 +121,21 @@ def visit(browser: str, url: str, width: int = 1280, height: int = 900, timeout:
                              session=session)
             return PageVisit(_errors(pipe.events), base64.b64decode(shot["data"]))
         finally:
+            _close(process, pipe)
             os.close(to_w)
             os.close(from_r)
-            process.kill()
-            process.wait()
+
+
+def _close(process: subprocess.Popen, pipe: _Pipe) -> None:
+    """End the browser and every helper it started before its profile is deleted: a helper still writing into the
+    profile makes the temporary directory's removal fail with "Directory not empty"."""
+    try:
+        pipe.send("Browser.close")
+        process.wait(timeout=10)
+    except (OSError, TimeoutError, subprocess.TimeoutExpired, RuntimeError):
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
