@@ -49,19 +49,18 @@ def _lock_exists(root: Path, stage: StageSpec) -> bool:
     return False
 
 
-def concurrent_runs(base: Path, work: Path, stage: StageSpec, *, timeout_s: float = 120.0) -> ConcurrencyResult:
+def concurrent_runs(base: Path, work: Path, stage: StageSpec, *, timeout_s: float = 120.0,
+                    attempts: int = 5) -> ConcurrencyResult:
     """Run `stage` twice on the same outputs (see the module docstring)."""
     root = trial_root(work)
-    make_trial(base, root, stage)
-    first = start(stage, work / f"{stage.name}.first.log")
-    deadline = time.monotonic() + timeout_s
     lock_seen = False
-    while first.poll() is None and time.monotonic() < deadline:
-        if _lock_exists(root, stage):
-            lock_seen = True
-            os.killpg(first.pid, signal.SIGSTOP)
+    for _ in range(attempts):
+        make_trial(base, root, stage)
+        first = start(stage, work / f"{stage.name}.first.log")
+        lock_seen = _freeze_holding_lock(first, root, stage, timeout_s)
+        if lock_seen:
             break
-        time.sleep(0.002)
+        first.wait(timeout=timeout_s)
     if lock_seen:
         second = subprocess.run(stage.command(), capture_output=True, text=True, timeout=timeout_s)
         os.killpg(first.pid, signal.SIGCONT)
@@ -74,3 +73,21 @@ def concurrent_runs(base: Path, work: Path, stage: StageSpec, *, timeout_s: floa
     refused = second.returncode != 0 and "locked by another dolma run" in second.stderr
     lost, _ = bytes_lost(output_tree(base, stage.outputs), output_tree(root, stage.outputs))
     return ConcurrencyResult(stage.name, lock_seen, second.returncode, refused, message, first_rc, lost)
+
+
+def _freeze_holding_lock(first: subprocess.Popen, root: Path, stage: StageSpec, timeout_s: float) -> bool:
+    """Stop `first` while it holds its lock; False (and `first` left running) if it never showed one or released
+    it between the check and the stop (a fast run can finish in that gap)."""
+    deadline = time.monotonic() + timeout_s
+    while first.poll() is None and time.monotonic() < deadline:
+        if _lock_exists(root, stage):
+            try:
+                os.killpg(first.pid, signal.SIGSTOP)
+            except ProcessLookupError:  # it finished in the gap
+                return False
+            if _lock_exists(root, stage):
+                return True
+            os.killpg(first.pid, signal.SIGCONT)
+            return False
+        time.sleep(0.002)
+    return False
