@@ -455,3 +455,39 @@ def test_rust_document_parser_agrees_with_the_python_reader(tmp_path: Path, monk
     rows = read_jsonl(tmp_path / "attributes" / "dup_s" / "a.jsonl")
     assert [row["id"] for row in rows] == fast.ids
     assert rows[6]["attributes"] == {'dup"s': [[0, 12, 1.0], [12, 25, 1.0]]}
+
+
+def test_a_failed_last_write_commits_nothing_of_the_final_save_and_a_rerun_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final save runs beside the last attribute writes; when one of those fails, the saved generation is
+    neither committed nor left behind, and a rerun gives the uninterrupted run's outputs."""
+    from dolma_py.dedupe import driver
+
+    docs = tmp_path / "documents"
+    for name in "abc":
+        write_documents(docs / f"{name}.jsonl.gz", DOLMA_CASE)
+    args = ["--documents", str(docs / "*"), "--dedupe.paragraphs.attribute_name", "p", *bloom_args(tmp_path / "bf.bin")]
+    write = driver.write_attributes
+
+    def failing_last(output: str, *rest: object) -> object:
+        if output.endswith("c.jsonl.gz"):
+            raise OSError(5, "Input/output error", output)
+        return write(output, *rest)
+
+    monkeypatch.setattr(driver, "write_attributes", failing_last)
+    with pytest.raises(OSError, match="Input/output error"):
+        dedupe(*args)
+    out = tmp_path / "attributes" / "p"
+    assert (out / "b.jsonl.gz").exists() and not (out / "c.jsonl.gz").exists() and not (tmp_path / "bf.bin").exists()
+    saved = [p.name for p in tmp_path.rglob("filter-*")]
+    assert saved == [], saved  # no checkpoint was due before the end, and the final save was never committed
+    monkeypatch.setattr(driver, "write_attributes", write)
+    assert dedupe(*args) == 0
+    reference = tmp_path / "reference"
+    for name in "abc":
+        write_documents(reference / "documents" / f"{name}.jsonl.gz", DOLMA_CASE)
+    assert dedupe("--documents", str(reference / "documents" / "*"), "--dedupe.paragraphs.attribute_name", "p",
+                  *bloom_args(reference / "bf.bin")) == 0
+    assert tree_bytes(out) == tree_bytes(reference / "attributes" / "p")
+    assert (tmp_path / "bf.bin").read_bytes() == (reference / "bf.bin").read_bytes()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from dolma_py.exec.runner import RunSummary
-from dolma_py.exec.units import Unit
+if TYPE_CHECKING:  # the command modules import this one before the config is read: it stays light
+    from dolma_py.exec.runner import RunSummary
+    from dolma_py.exec.units import Unit
 
 
 def print_plan(units: Iterable[Unit]) -> int:

@@ -72,8 +72,9 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
     def record_written(everything: bool) -> None:
         """Record, in order, the written files: all of them, or those done plus any beyond `WRITES_IN_FLIGHT`."""
         while writes and (everything or len(writes) > WRITES_IN_FLIGHT or writes[0][1].done()):
-            unit, write = writes.popleft()
-            result = write.result()
+            unit, write = writes[0]
+            result = write.result()  # a failed write stays queued, so the recovery below sees it
+            writes.popleft()
             summary.add(result)
             if bar:
                 bar.update(result)
@@ -93,9 +94,10 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
                 if session.due():
                     record_written(everything=True)
                     session.checkpoint(filt.save)
-            record_written(everything=True)
-            consistent = True
             description = writer.submit(filt.describe)  # its popcount runs beside the final save's I/O
+            # every key is in the filter: save it while the last attribute files are written and recorded
+            session.checkpoint(filt.save, alongside=partial(record_written, everything=True))
+            consistent = True
         finally:
             results.close()
             if bar:

@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 
 from dolma_py.config.dedupe import DedupeConfig
@@ -137,14 +138,32 @@ class Session:
             or time.monotonic() - self.last_checkpoint >= self.config.checkpoint_seconds
         )
 
-    def checkpoint(self, save: SaveFilter) -> None:
-        """Save the filter as the next generation, then commit it with the files it contains."""
-        if not self.dirty:
+    def checkpoint(self, save: SaveFilter, alongside: Callable[[], None] | None = None) -> None:
+        """Save the filter as the next generation, then commit it with the files it contains.
+
+        `alongside` runs while the filter is being saved: the end of a run records its last files (waiting for
+        their attribute writes) there, since every key is in the filter by then. If it raises, nothing is committed.
+        """
+        if alongside is None and not self.dirty:
             return
         ensure_held()  # a run that lost its lock must not commit a generation over another run's
         old = self.progress.generation
         new = old + 1
-        save(self.state.filter_base(new))
+        if alongside is None:
+            save(self.state.filter_base(new))
+        else:
+            with ThreadPoolExecutor(1, thread_name_prefix="dedupe-save") as saver:
+                saving = saver.submit(save, self.state.filter_base(new))
+                try:
+                    alongside()
+                except BaseException:
+                    wait([saving])
+                    self.state.remove_generation(new)  # never committed
+                    raise
+                saving.result()
+            if not self.dirty:  # nothing was recorded since the last checkpoint
+                self.state.remove_generation(new)
+                return
         self.progress.generation = new
         self.progress.finished = False
         self.state.commit(self.progress)

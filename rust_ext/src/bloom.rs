@@ -17,7 +17,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
@@ -679,17 +679,38 @@ impl BloomFilter {
         let _writer = self.lock_writer();
         let parts = rayon::current_num_threads() as u64;
         if self.layout == Layout::Blocked && parts > 1 && hashes.len() >= PARALLEL_MIN_BATCH {
-            let num_blocks = self.num_bits / BLOCK_BITS;
-            // SAFETY: AtomicBool has the size and alignment of bool, and `out` is borrowed mutably for the call.
-            let answers: &[AtomicBool] = unsafe { &*(out as *mut [bool] as *const [AtomicBool]) };
-            (0..parts).into_par_iter().for_each(|part| {
-                let owned = |h: u64| block_of(h, num_blocks) % parts == part;
-                self.insert_owned(hashes, owned, |i, seen| answers[i].store(seen, Ordering::Relaxed));
-            });
+            self.check_and_insert_by_block(hashes, out, parts);
         } else {
             self.run_batch(hashes, out, |w, h| self.insert_owned_bits(w, h));
         }
         Ok(())
+    }
+
+    /// The parallel check-and-insert: thread `part` owns a contiguous range of blocks (`reduce(block, parts)`,
+    /// a function of the block alone) and records its answers in a bitset of its own, so the threads share no
+    /// cache line while they run; the bitsets are then merged into `out`.
+    fn check_and_insert_by_block(&self, hashes: &[u64], out: &mut [bool], parts: u64) {
+        let num_blocks = self.num_bits / BLOCK_BITS;
+        // part = floor(block * scale / 2^64) with scale = floor(parts * 2^64 / num_blocks): below `parts`, and
+        // monotone in the block, so each part is a contiguous range of blocks.
+        let scale = ((u128::from(parts) << 64) / u128::from(num_blocks)).min(u128::from(u64::MAX)) as u64;
+        let words = hashes.len().div_ceil(64);
+        let seen_by_part: Vec<Vec<u64>> = (0..parts)
+            .into_par_iter()
+            .map(|part| {
+                let mut seen = vec![0u64; words];
+                let owned = |h: u64| reduce(block_of(h, num_blocks), scale) == part;
+                self.insert_owned(hashes, owned, |i, answer| seen[i / 64] |= (answer as u64) << (i % 64));
+                seen
+            })
+            .collect();
+        out.par_chunks_mut(1 << 16).enumerate().for_each(|(chunk, answers)| {
+            let first = chunk << 16;
+            for (j, answer) in answers.iter_mut().enumerate() {
+                let i = first + j;
+                *answer = seen_by_part.iter().any(|seen| seen[i / 64] >> (i % 64) & 1 != 0);
+            }
+        });
     }
 
     /// `insert_owned_bits` on the keys `owned` picks, in batch order, prefetching `PREFETCH_DISTANCE` owned keys ahead.
@@ -749,8 +770,8 @@ impl BloomFilter {
         }
     }
 
-    /// Writes the filter to `path` atomically: a temporary file in the same directory, fsync, rename.
-    /// Keys inserted by other threads while saving may or may not be included.
+    /// Writes the filter to `path` atomically: a temporary file in the same directory, fsync, rename. Inserts by
+    /// other threads wait until the bits are written.
     pub fn save(&self, path: &Path) -> Result<()> {
         static SAVE_COUNTER: AtomicU64 = AtomicU64::new(0);
         let io_err = |source: io::Error| BloomError::Io { path: path.to_path_buf(), source };
@@ -770,20 +791,25 @@ impl BloomFilter {
         Ok(())
     }
 
+    /// Header and bits, then fsync. Holds the writer lock, so the file is one consistent state of the filter, and
+    /// (on little-endian machines) the bits go from memory to the file without a copy.
     fn write_to(&self, path: &Path) -> io::Result<()> {
-        let file = File::create(path)?;
-        let mut out = BufWriter::with_capacity(1 << 20, &file);
-        out.write_all(&self.header().encode())?;
-        let mut buf = Vec::with_capacity(1 << 16);
-        for chunk in self.words().chunks(8192) {
-            buf.clear();
-            for w in chunk {
-                buf.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+        let mut file = File::create(path)?;
+        file.write_all(&self.header().encode())?;
+        let _writer = self.lock_writer();
+        if cfg!(target_endian = "little") {
+            let words = self.words();
+            // SAFETY: the writer lock stops every store to the words (`contains` only loads), and u64 words laid
+            // out little-endian are the file's byte order.
+            let bytes = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) };
+            file.write_all(bytes)?;
+        } else {
+            let mut out = BufWriter::with_capacity(1 << 20, &file);
+            for w in self.words() {
+                out.write_all(&w.load(Ordering::Relaxed).to_le_bytes())?;
             }
-            out.write_all(&buf)?;
+            out.flush()?;
         }
-        out.flush()?;
-        drop(out);
         file.sync_all()
     }
 

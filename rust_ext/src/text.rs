@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::segment::for_each_word_bound;
+use crate::segment::{for_each_nonblank_bound, for_each_word_bound};
 use rayon::prelude::*;
 use unicode_general_category::{get_general_category, GeneralCategory};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -148,11 +148,7 @@ impl WordMode {
     #[inline]
     pub fn for_each<'a>(self, text: &'a str, mut f: impl FnMut(usize, &'a str)) {
         match self {
-            WordMode::Bounds => for_each_word_bound(text, |i, w| {
-                if !w.chars().all(char::is_whitespace) {
-                    f(i, w)
-                }
-            }),
+            WordMode::Bounds => for_each_nonblank_bound(text, f),
             WordMode::Words => for_each_word_bound(text, |i, w| {
                 if w.chars().any(char::is_alphanumeric) {
                     f(i, w)
@@ -188,8 +184,8 @@ pub struct Paragraph<'a> {
 pub fn paragraphs<'a>(text: &'a str, separator: &'a str) -> impl Iterator<Item = Paragraph<'a>> + 'a {
     debug_assert!(!separator.is_empty());
     let sep_chars = separator.chars().count();
-    // A one-character separator (the usual "\n") is found with memchr, much faster than a substring search.
-    let sep_char = if sep_chars == 1 { separator.chars().next() } else { None };
+    // A one-byte separator (the usual "\n") is found with memchr, much faster than a substring search.
+    let sep_byte = if separator.len() == 1 { Some(separator.as_bytes()[0]) } else { None };
     let mut byte_pos = 0;
     let mut char_pos = 0;
     std::iter::from_fn(move || {
@@ -197,8 +193,8 @@ pub fn paragraphs<'a>(text: &'a str, separator: &'a str) -> impl Iterator<Item =
             return None;
         }
         let rest = &text[byte_pos..];
-        let found = match sep_char {
-            Some(c) => rest.find(c),
+        let found = match sep_byte {
+            Some(b) => memchr::memchr(b, rest.as_bytes()),
             None => rest.find(separator),
         };
         let (content, has_sep) = match found {
@@ -252,28 +248,52 @@ pub fn ngram_hashes_into(
     word_hashes: &mut Vec<u64>,
     out: &mut Vec<u64>,
 ) -> usize {
-    let (n, stride) = (spec.n, spec.stride);
-    let drop_factor = NGRAM_BASE.wrapping_pow(n as u32 - 1);
-    let mut rolling = 0u64;
-    let mut last_start = 0usize;
-    word_hashes.clear();
-    mode.for_each(text, |_, w| {
-        let j = word_hashes.len();
-        let h = hash_text(w, seed);
-        word_hashes.push(h);
+    let mut roller = NgramRoller {
+        n: spec.n,
+        stride: spec.stride,
+        drop_factor: NGRAM_BASE.wrapping_pow(spec.n as u32 - 1),
+        seed,
+        rolling: 0,
+        last_start: 0,
+        word_hashes,
+        out,
+    };
+    roller.word_hashes.clear();
+    mode.for_each(text, |_, w| roller.push(w));
+    word_hashes.len()
+}
+
+/// The rolling state of `ngram_hashes_into`; `push` is the per-word step, kept out of the closure the word scan
+/// calls so that the scan inlines it.
+struct NgramRoller<'v> {
+    n: usize,
+    stride: usize,
+    drop_factor: u64,
+    seed: u64,
+    rolling: u64,
+    last_start: usize,
+    word_hashes: &'v mut Vec<u64>,
+    out: &'v mut Vec<u64>,
+}
+
+impl NgramRoller<'_> {
+    #[inline(always)]
+    fn push(&mut self, word: &str) {
+        let (n, j) = (self.n, self.word_hashes.len());
+        let h = hash_text(word, self.seed);
+        self.word_hashes.push(h);
         if j >= n {
-            rolling = rolling.wrapping_sub(word_hashes[j - n].wrapping_mul(drop_factor));
+            self.rolling = self.rolling.wrapping_sub(self.word_hashes[j - n].wrapping_mul(self.drop_factor));
         }
-        rolling = rolling.wrapping_mul(NGRAM_BASE).wrapping_add(h);
+        self.rolling = self.rolling.wrapping_mul(NGRAM_BASE).wrapping_add(h);
         if j + 1 >= n {
             let start = j + 1 - n;
-            if last_start == 0 || start - last_start >= stride {
-                last_start = start;
-                out.push(finish_ngram(rolling));
+            if self.last_start == 0 || start - self.last_start >= self.stride {
+                self.last_start = start;
+                self.out.push(finish_ngram(self.rolling));
             }
         }
-    });
-    word_hashes.len()
+    }
 }
 
 /// Which paragraphs the paragraph-level kernels report; all tests apply to the normalized content.
@@ -324,7 +344,7 @@ pub struct ParagraphNgrams {
     pub ngram_hashes: Vec<u64>,
 }
 
-/// Per-text output rows, concatenated after the parallel map.
+/// Output rows of a run of texts, concatenated after the parallel map.
 #[derive(Default)]
 struct Rows {
     start: Vec<i64>,
@@ -335,20 +355,45 @@ struct Rows {
     ngram_hashes: Vec<u64>,
 }
 
-/// Maps `f` over texts in parallel (ordered) and concatenates the rows, building per-text offsets.
-fn map_rows<T: AsRef<str> + Sync>(texts: &[T], f: impl Fn(&str) -> Rows + Sync) -> (Vec<i64>, Rows) {
-    let per_text: Vec<Rows> = texts.par_iter().with_min_len(TEXTS_PER_TASK).map(|t| f(t.as_ref())).collect();
+impl Rows {
+    fn append(&mut self, other: Rows) {
+        if self.start.is_empty() && self.ngram_hashes.is_empty() {
+            *self = other; // the usual single chunk of a small batch: no copy
+            return;
+        }
+        self.start.extend_from_slice(&other.start);
+        self.end.extend_from_slice(&other.end);
+        self.hashes.extend_from_slice(&other.hashes);
+        self.num_words.extend_from_slice(&other.num_words);
+        self.ngram_counts.extend_from_slice(&other.ngram_counts);
+        self.ngram_hashes.extend_from_slice(&other.ngram_hashes);
+    }
+}
+
+/// Runs `f(text, rows, scratch)` over the texts in parallel, each task appending the rows of `TEXTS_PER_TASK`
+/// consecutive texts to one `Rows` (few allocations), and concatenates them in order with per-text offsets.
+fn map_rows<T: AsRef<str> + Sync, S: Default>(
+    texts: &[T],
+    f: impl Fn(&str, &mut Rows, &mut S) + Sync,
+) -> (Vec<i64>, Rows) {
+    let per_chunk: Vec<(Rows, Vec<i64>)> = texts
+        .par_chunks(TEXTS_PER_TASK)
+        .map(|chunk| {
+            let (mut rows, mut scratch, mut ends) = (Rows::default(), S::default(), Vec::with_capacity(chunk.len()));
+            for text in chunk {
+                f(text.as_ref(), &mut rows, &mut scratch);
+                ends.push(rows.start.len() as i64);
+            }
+            (rows, ends)
+        })
+        .collect();
     let mut offsets = Vec::with_capacity(texts.len() + 1);
     offsets.push(0i64);
     let mut all = Rows::default();
-    for rows in per_text {
-        all.start.extend_from_slice(&rows.start);
-        all.end.extend_from_slice(&rows.end);
-        all.hashes.extend_from_slice(&rows.hashes);
-        all.num_words.extend_from_slice(&rows.num_words);
-        all.ngram_counts.extend_from_slice(&rows.ngram_counts);
-        all.ngram_hashes.extend_from_slice(&rows.ngram_hashes);
-        offsets.push(all.start.len() as i64);
+    for (rows, ends) in per_chunk {
+        let base = all.start.len() as i64;
+        offsets.extend(ends.iter().map(|end| base + end));
+        all.append(rows);
     }
     (offsets, all)
 }
@@ -371,13 +416,11 @@ pub fn split_paragraphs<T: AsRef<str> + Sync>(
     include_separator: bool,
 ) -> Result<Spans, TextError> {
     check_separator(separator)?;
-    let (offsets, rows) = map_rows(texts, |text| {
-        let mut rows = Rows::default();
+    let (offsets, rows) = map_rows(texts, |text, rows, _: &mut ()| {
         for p in paragraphs(text, separator) {
             rows.start.push(p.start as i64);
             rows.end.push(span_end(&p, include_separator));
         }
-        rows
     });
     Ok(Spans { offsets, start: rows.start, end: rows.end })
 }
@@ -394,8 +437,7 @@ pub fn normalize_texts<T: AsRef<str> + Sync>(texts: &[T], norm: Normalization) -
 
 /// Code-point spans of the words of every (unnormalized) text.
 pub fn word_spans<T: AsRef<str> + Sync>(texts: &[T], mode: WordMode) -> Spans {
-    let (offsets, rows) = map_rows(texts, |text| {
-        let mut rows = Rows::default();
+    let (offsets, rows) = map_rows(texts, |text, rows, _: &mut ()| {
         let (mut byte_pos, mut char_pos) = (0usize, 0usize);
         mode.for_each(text, |i, w| {
             char_pos += text[byte_pos..i].chars().count();
@@ -405,7 +447,6 @@ pub fn word_spans<T: AsRef<str> + Sync>(texts: &[T], mode: WordMode) -> Spans {
             byte_pos = i + w.len();
             char_pos += len;
         });
-        rows
     });
     Spans { offsets, start: rows.start, end: rows.end }
 }
@@ -460,8 +501,7 @@ pub fn paragraph_hashes<T: AsRef<str> + Sync>(
     opts: &ParagraphOptions,
 ) -> Result<ParagraphHashes, TextError> {
     check_separator(opts.separator)?;
-    let (offsets, rows) = map_rows(texts, |text| {
-        let mut rows = Rows::default();
+    let (offsets, rows) = map_rows(texts, |text, rows, _: &mut ()| {
         for p in paragraphs(text, opts.separator) {
             let normalized = opts.norm.apply(p.content);
             if !opts.filter.keeps(&normalized, || opts.mode.count(&normalized)) {
@@ -471,7 +511,6 @@ pub fn paragraph_hashes<T: AsRef<str> + Sync>(
             rows.end.push(span_end(&p, opts.include_separator));
             rows.hashes.push(hash_text(&normalized, opts.seed));
         }
-        rows
     });
     Ok(ParagraphHashes { spans: Spans { offsets, start: rows.start, end: rows.end }, hashes: rows.hashes })
 }
@@ -485,13 +524,12 @@ pub fn paragraph_ngram_hashes<T: AsRef<str> + Sync>(
     opts: &ParagraphOptions,
 ) -> Result<ParagraphNgrams, TextError> {
     check_separator(opts.separator)?;
-    let (offsets, rows) = map_rows(texts, |text| {
-        let (mut rows, mut words) = (Rows::default(), Vec::new());
+    let (offsets, rows) = map_rows(texts, |text, rows, words: &mut Vec<u64>| {
         for p in paragraphs(text, opts.separator) {
             let normalized = opts.norm.apply(p.content);
             let before = rows.ngram_hashes.len();
             let num_words =
-                ngram_hashes_into(&normalized, spec, opts.mode, opts.seed, &mut words, &mut rows.ngram_hashes);
+                ngram_hashes_into(&normalized, spec, opts.mode, opts.seed, words, &mut rows.ngram_hashes);
             if !opts.filter.keeps(&normalized, || num_words) {
                 rows.ngram_hashes.truncate(before);
                 continue;
@@ -502,7 +540,6 @@ pub fn paragraph_ngram_hashes<T: AsRef<str> + Sync>(
             rows.num_words.push(num_words as i64);
             rows.ngram_counts.push((rows.ngram_hashes.len() - before) as i64);
         }
-        rows
     });
     let mut ngram_offsets = Vec::with_capacity(rows.ngram_counts.len() + 1);
     ngram_offsets.push(0);
