@@ -208,6 +208,7 @@ def _run_fresh(name: str, i: int, make_cmd: Callable[[Path], Sequence[str]], cor
     run_dir.mkdir(parents=True)
     (run_dir / "documents").symlink_to(corpus.root / "documents", target_is_directory=True)
     log_path = run_dir / "run.log"
+    os.sync()  # the previous run's unsynced writes go to disk now, not during (and on the clock of) this one
     run = run_once(make_cmd(run_dir), cwd=run_dir, log_path=log_path)
     if run.returncode != 0:
         tail = log_path.read_text(errors="replace")[-3000:]

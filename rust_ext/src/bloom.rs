@@ -308,18 +308,27 @@ pub struct BloomFilter {
 unsafe impl Send for BloomFilter {}
 unsafe impl Sync for BloomFilter {}
 
-/// Zeroed memory for `num_words` bit words, or an error instead of an abort when it cannot be had. It is an
-/// anonymous mapping, so a huge filter costs nothing until its bits are touched, and on Linux it asks for
-/// transparent huge pages: random probes then miss the TLB far less often (a large speedup for big filters).
-fn anonymous_words(num_words: usize) -> Result<MmapMut> {
+/// Zeroed memory laid out as the filter's file: `header_len` bytes for the header, then `num_words` bit words,
+/// padded to whole pages, or an error instead of an abort when it cannot be had. Because memory and file agree,
+/// `save` can hand the whole image to the disk without copying it (`O_DIRECT`). It is an anonymous mapping, so a
+/// huge filter costs nothing until its bits are touched, and on Linux it asks for transparent huge pages: random
+/// probes then miss the TLB far less often (a large speedup for big filters).
+fn anonymous_image(header_len: usize, num_words: usize) -> Result<MmapMut> {
     let too_big = || invalid(format!("cannot allocate {num_words} x 8 bytes for the bloom filter"));
-    let len = num_words.checked_mul(8).ok_or_else(too_big)?;
+    let len = num_words
+        .checked_mul(8)
+        .and_then(|bytes| bytes.checked_add(header_len))
+        .and_then(|bytes| bytes.checked_next_multiple_of(IMAGE_ALIGN))
+        .ok_or_else(too_big)?;
     let map = MmapMut::map_anon(len).map_err(|_| too_big())?;
     #[cfg(target_os = "linux")]
     // A hint only: kernels without transparent huge pages refuse it, and the filter works the same.
     let _ = map.advise(memmap2::Advice::HugePage);
     Ok(map)
 }
+
+/// Alignment of a filter image's length (and, as a mapping, of its address): what `O_DIRECT` writes need.
+const IMAGE_ALIGN: usize = 4096;
 
 /// Bytes zeroed per `prefault` call: two transparent huge pages.
 #[cfg(target_os = "linux")]
@@ -422,8 +431,9 @@ impl BloomFilter {
             return Err(invalid(format!("num_hashes must be in 1..={MAX_HASHES}, got {num_hashes}")));
         }
         let num_bits = layout.round_bits(num_bits)?;
-        let words = anonymous_words(words_for_bits(num_bits)?)?;
-        Ok(Self::from_anonymous(words, num_bits, num_hashes, seed, false, layout))
+        let num_words = words_for_bits(num_bits)?;
+        let image = anonymous_image(layout.header_len(), num_words)?;
+        Ok(Self::from_anonymous(image, Header { num_bits, num_hashes, seed, num_words, layout }, false))
     }
 
     /// A filter sized for `expected_items` keys at false-positive rate `fpr` (see [`plan`]).
@@ -447,26 +457,18 @@ impl BloomFilter {
         Self::with_layout(num_bits, num_hashes, seed, layout)
     }
 
-    fn from_anonymous(
-        mut words: MmapMut,
-        num_bits: u64,
-        num_hashes: u32,
-        seed: u64,
-        read_only: bool,
-        layout: Layout,
-    ) -> Self {
-        let num_words = words.len() / 8;
-        // Mappings are page-aligned, so the words are aligned for AtomicU64.
-        let ptr = NonNull::new(words.as_mut_ptr() as *mut AtomicU64).expect("mmap base is non-null");
+    fn from_anonymous(mut image: MmapMut, header: Header, read_only: bool) -> Self {
+        // Mappings are page-aligned and header lengths multiples of 8, so the words are aligned for AtomicU64.
+        let words = unsafe { image.as_mut_ptr().add(header.layout.header_len()) };
         BloomFilter {
-            _storage: Storage::Anonymous(words),
-            words: ptr,
-            num_words,
-            num_bits,
-            num_hashes,
-            seed,
+            _storage: Storage::Anonymous(image),
+            words: NonNull::new(words as *mut AtomicU64).expect("mmap base is non-null"),
+            num_words: header.num_words,
+            num_bits: header.num_bits,
+            num_hashes: header.num_hashes,
+            seed: header.seed,
             read_only,
-            layout,
+            layout: header.layout,
             writer: Mutex::new(()),
         }
     }
@@ -791,26 +793,70 @@ impl BloomFilter {
         Ok(())
     }
 
-    /// Header and bits, then fsync. Holds the writer lock, so the file is one consistent state of the filter, and
-    /// (on little-endian machines) the bits go from memory to the file without a copy.
+    /// Header and bits, then fsync. Holds the writer lock, so the file is one consistent state of the filter.
     fn write_to(&self, path: &Path) -> io::Result<()> {
-        let mut file = File::create(path)?;
-        file.write_all(&self.header().encode())?;
         let _writer = self.lock_writer();
-        if cfg!(target_endian = "little") {
-            let words = self.words();
-            // SAFETY: the writer lock stops every store to the words (`contains` only loads), and u64 words laid
-            // out little-endian are the file's byte order.
-            let bytes = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) };
-            file.write_all(bytes)?;
-        } else {
-            let mut out = BufWriter::with_capacity(1 << 20, &file);
-            for w in self.words() {
-                out.write_all(&w.load(Ordering::Relaxed).to_le_bytes())?;
+        #[cfg(target_os = "linux")]
+        if let Storage::Anonymous(image) = &self._storage {
+            if cfg!(target_endian = "little") && self.write_image_direct(image, path)? {
+                return Ok(());
             }
-            out.flush()?;
         }
-        file.sync_all()
+        self.write_buffered(path)
+    }
+
+    /// `write_to` through the page cache: header, then the words little-endian.
+    fn write_buffered(&self, path: &Path) -> io::Result<()> {
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        out.write_all(&self.header().encode())?;
+        for chunk in self.words().chunks(1 << 16) {
+            let bytes: Vec<u8> = chunk.iter().flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes()).collect();
+            out.write_all(&bytes)?;
+        }
+        out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()
+    }
+
+    /// Writes the in-memory image (header, then the words as they lie in memory) with `O_DIRECT`: the disk reads
+    /// the filter's own pages, with no copy into the page cache, which for a 128 MiB filter on the development VM
+    /// took 0.06 s against 0.4-0.5 s (and 0.35-0.43 s of CPU) buffered and fsynced. False, with nothing written,
+    /// where the file system refuses `O_DIRECT` (tmpfs, some network file systems).
+    #[cfg(target_os = "linux")]
+    fn write_image_direct(&self, image: &MmapMut, path: &Path) -> io::Result<bool> {
+        use std::os::unix::fs::OpenOptionsExt;
+
+        let refused = |e: &io::Error| e.raw_os_error() == Some(libc::EINVAL);
+        let header = self.header().encode();
+        let file_len = header.len() + self.num_words * 8;
+        let mut file = match fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path)
+        {
+            Ok(file) => file,
+            Err(e) if refused(&e) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        // SAFETY: `words` was derived from the image's base pointer, `header.len()` bytes in, so stepping back gives
+        // the base with the whole image's provenance. The header bytes are touched only here, under the writer
+        // lock; the words are not stored to while it is held; the image is page-aligned and of whole pages.
+        let bytes = unsafe {
+            let base = self.words.as_ptr().cast::<u8>().sub(header.len());
+            std::ptr::copy_nonoverlapping(header.as_ptr(), base, header.len());
+            std::slice::from_raw_parts(base.cast_const(), image.len())
+        };
+        match file.write_all(bytes) {
+            Err(e) if refused(&e) => {
+                drop(file);
+                fs::remove_file(path)?;
+                return Ok(false);
+            }
+            other => other?,
+        }
+        file.set_len(file_len as u64)?; // the page padding goes
+        file.sync_all()?;
+        Ok(true)
     }
 
     /// Opens a filter saved by [`save`]. With `mmap`, pages load lazily from the file: read-only filters map
@@ -844,15 +890,17 @@ impl BloomFilter {
         let filter = if mmap && cfg!(target_endian = "little") {
             Self::map(&file, header, read_only).map_err(io_err)?
         } else {
-            let mut words = anonymous_words(header.num_words)?;
-            file.read_exact(&mut words).map_err(io_err)?;
+            let header_len = header.layout.header_len();
+            let mut image = anonymous_image(header_len, header.num_words)?;
+            let words = &mut image[header_len..header_len + header.num_words * 8];
+            file.read_exact(words).map_err(io_err)?;
             if cfg!(target_endian = "big") {
                 for word in words.chunks_exact_mut(8) {
                     let value = u64::from_le_bytes(word.try_into().expect("8-byte chunk"));
                     word.copy_from_slice(&value.to_ne_bytes());
                 }
             }
-            Self::from_anonymous(words, header.num_bits, header.num_hashes, header.seed, read_only, header.layout)
+            Self::from_anonymous(image, header, read_only)
         };
         filter.check_padding(path)?;
         Ok(filter)
@@ -1152,6 +1200,30 @@ mod tests {
             bits.sort_unstable();
             bits.dedup();
             assert!(bits.len() >= MAX_HASHES as usize - 4, "bits of a key are independent, rarely equal");
+        }
+    }
+
+    #[test]
+    fn direct_save_writes_the_buffered_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        // sizes that are and are not whole pages, both layouts, new and loaded (read into memory) filters
+        for (bits, layout) in [(1u64 << 20, Layout::Blocked), (12_345 * 64, Layout::Classic), (3 * 512, Layout::Blocked)] {
+            let filter = BloomFilter::with_layout(bits, 3, 7, layout).unwrap();
+            filter.insert(&keys(5000, 3)).unwrap();
+            let (direct, buffered) = (dir.path().join("direct"), dir.path().join("buffered"));
+            let Storage::Anonymous(image) = &filter._storage else { panic!("a new filter lives in memory") };
+            let writer = filter.lock_writer();
+            let took_direct = filter.write_image_direct(image, &direct).unwrap(); // false on a tmpfs without it
+            drop(writer);
+            filter.write_buffered(&buffered).unwrap();
+            if took_direct {
+                assert_eq!(fs::read(&direct).unwrap(), fs::read(&buffered).unwrap());
+            } else {
+                assert!(!direct.exists());
+            }
+            let loaded = BloomFilter::load(&buffered, false, false).unwrap();
+            loaded.save(&direct).unwrap();
+            assert_eq!(fs::read(&direct).unwrap(), fs::read(&buffered).unwrap());
         }
     }
 
