@@ -458,7 +458,8 @@ impl BloomFilter {
     }
 
     fn from_anonymous(mut image: MmapMut, header: Header, read_only: bool) -> Self {
-        // Mappings are page-aligned and header lengths multiples of 8, so the words are aligned for AtomicU64.
+        // SAFETY: the image holds the header's bytes and then `num_words` words (`anonymous_image`); mappings are
+        // page-aligned and header lengths multiples of 8, so the words are aligned for AtomicU64.
         let words = unsafe { image.as_mut_ptr().add(header.layout.header_len()) };
         BloomFilter {
             _storage: Storage::Anonymous(image),

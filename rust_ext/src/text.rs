@@ -248,52 +248,28 @@ pub fn ngram_hashes_into(
     word_hashes: &mut Vec<u64>,
     out: &mut Vec<u64>,
 ) -> usize {
-    let mut roller = NgramRoller {
-        n: spec.n,
-        stride: spec.stride,
-        drop_factor: NGRAM_BASE.wrapping_pow(spec.n as u32 - 1),
-        seed,
-        rolling: 0,
-        last_start: 0,
-        word_hashes,
-        out,
-    };
-    roller.word_hashes.clear();
-    mode.for_each(text, |_, w| roller.push(w));
-    word_hashes.len()
-}
-
-/// The rolling state of `ngram_hashes_into`; `push` is the per-word step, kept out of the closure the word scan
-/// calls so that the scan inlines it.
-struct NgramRoller<'v> {
-    n: usize,
-    stride: usize,
-    drop_factor: u64,
-    seed: u64,
-    rolling: u64,
-    last_start: usize,
-    word_hashes: &'v mut Vec<u64>,
-    out: &'v mut Vec<u64>,
-}
-
-impl NgramRoller<'_> {
-    #[inline(always)]
-    fn push(&mut self, word: &str) {
-        let (n, j) = (self.n, self.word_hashes.len());
-        let h = hash_text(word, self.seed);
-        self.word_hashes.push(h);
+    let (n, stride) = (spec.n, spec.stride);
+    let drop_factor = NGRAM_BASE.wrapping_pow(n as u32 - 1);
+    let mut rolling = 0u64;
+    let mut last_start = 0usize;
+    word_hashes.clear();
+    mode.for_each(text, |_, w| {
+        let j = word_hashes.len();
+        let h = hash_text(w, seed);
+        word_hashes.push(h);
         if j >= n {
-            self.rolling = self.rolling.wrapping_sub(self.word_hashes[j - n].wrapping_mul(self.drop_factor));
+            rolling = rolling.wrapping_sub(word_hashes[j - n].wrapping_mul(drop_factor));
         }
-        self.rolling = self.rolling.wrapping_mul(NGRAM_BASE).wrapping_add(h);
+        rolling = rolling.wrapping_mul(NGRAM_BASE).wrapping_add(h);
         if j + 1 >= n {
             let start = j + 1 - n;
-            if self.last_start == 0 || start - self.last_start >= self.stride {
-                self.last_start = start;
-                self.out.push(finish_ngram(self.rolling));
+            if last_start == 0 || start - last_start >= stride {
+                last_start = start;
+                out.push(finish_ngram(rolling));
             }
         }
-    }
+    });
+    word_hashes.len()
 }
 
 /// Which paragraphs the paragraph-level kernels report; all tests apply to the normalized content.
