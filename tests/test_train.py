@@ -369,18 +369,17 @@ def test_phase_switch_and_anneal_to_zero(tmp_path: Path) -> None:
 # --- training ---------------------------------------------------------------------------------------------------
 
 
-def test_loss_falls_and_eval_per_source(tmp_path: Path) -> None:
+def learning_config(tmp_path: Path, **changes: object) -> TrainConfig:
+    """A 40-step run on one 320-instance phase (eval every 20 steps, no checkpoints), long enough for the loss to
+    fall; its output goes to `tmp_path / "run"`."""
     manifest = make_manifest(tmp_path, phases=(("pretrain", 320),), val=16)
+    return make_config(manifest, tmp_path / "run", schedule=ScheduleConfig(warmup_steps=5), data=DataConfig(8, 8),
+                       eval=EvalConfig(interval=20), checkpoint=CheckpointConfig(interval=0), **changes)
+
+
+def test_loss_falls_and_eval_per_source(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    config = make_config(
-        manifest,
-        run,
-        schedule=ScheduleConfig(warmup_steps=5),
-        data=DataConfig(8, 8),
-        eval=EvalConfig(interval=20),
-        checkpoint=CheckpointConfig(interval=0),
-        plot=True,
-    )
+    config = learning_config(tmp_path, plot=True)
     result = train(config)
     losses = [r["loss"] for r in train_records(run)]
     assert len(losses) == 40 and losses[0] > 3.8  # ~ln(64) at the start

@@ -12,16 +12,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import REPO_ROOT, free_port  # noqa: E402
-from test_train import V, _worker, make_config, make_manifest, train_records  # noqa: E402
+from test_train import V, _worker, learning_config, make_config, make_manifest, train_records  # noqa: E402
 
 from dolma_py.config.loader import load_config  # noqa: E402
 from dolma_py.config.train import (  # noqa: E402
-    CheckpointConfig,
-    DataConfig,
     EvalConfig,
     ModelConfig,
     MoEConfig,
-    ScheduleConfig,
     SystemConfig,
     TrainConfig,
 )
@@ -82,17 +79,8 @@ def moe_config(manifest: Path, out: Path, **changes: object) -> TrainConfig:
 
 
 def test_moe_learns_and_logs_routing(tmp_path: Path) -> None:
-    manifest = make_manifest(tmp_path, phases=(("pretrain", 320),), val=16)
     run = tmp_path / "run"
-    config = moe_config(
-        manifest,
-        run,
-        schedule=ScheduleConfig(warmup_steps=5),
-        data=DataConfig(8, 8),
-        eval=EvalConfig(interval=20),
-        checkpoint=CheckpointConfig(interval=0),
-    )
-    train(config)
+    train(learning_config(tmp_path, model=MOE))
     records = train_records(run)
     assert len(records) == 40 and records[0]["loss"] > 3.8 and records[-1]["loss"] < 1.0
     for r in records:
