@@ -11,6 +11,8 @@ import pytest
 from conftest import read_jsonl, tree_bytes, write_documents
 
 from dolma_py.cli import main as cli
+from dolma_py.config.dedupe import DedupeConfig
+from dolma_py.config.loader import load_config, parse_overrides
 from dolma_py.dedupe import reader
 from dolma_py.dedupe.keys import KeySpec, hash_file
 
@@ -190,21 +192,48 @@ def expected_paragraph_flags(root: Path) -> dict[str, list[list[int]]]:
     return out
 
 
-def test_duplicates_across_files_are_all_found_and_processes_agree(tmp_path: Path) -> None:
+HASHING = {"serial": (1, True), "threads": (2, True), "processes": (2, False)}
+"""How a writable run hashes its files: processes count, and whether on threads (else in worker processes)."""
+
+
+NGRAMS = ["--dedupe.paragraphs.by_ngram.ngram_length", "3", "--dedupe.paragraphs.by_ngram.overlap_threshold", "0.5"]
+
+
+@pytest.mark.parametrize("mode", [[], NGRAMS], ids=["exact", "ngram"])
+def test_duplicates_across_files_are_all_found_and_hashing_workers_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: list[str]
+) -> None:
     trees = {}
-    for processes in (1, 2):
-        root = tmp_path / f"p{processes}"
+    for name, (processes, threads) in HASHING.items():
+        monkeypatch.setattr(DedupeConfig, "hashes_on_threads", property(lambda _, threads=threads: threads))
+        root = tmp_path / name
         pattern = make_corpus(root)
-        assert dedupe("--documents", pattern, "--dedupe.paragraphs.attribute_name", "dup",
+        assert dedupe("--documents", pattern, "--dedupe.paragraphs.attribute_name", "dup", *mode,
                       "--processes", str(processes), *bloom_args(root / "bf.bin")) == 0
-        trees[processes] = tree_bytes(root / "attributes")
-        trees[processes]["bf.bin"] = (root / "bf.bin").read_bytes()
+        trees[name] = tree_bytes(root / "attributes")
+        trees[name]["bf.bin"] = (root / "bf.bin").read_bytes()
+        if mode:
+            continue
         expected = expected_paragraph_flags(root)
         for path in sorted((root / "attributes" / "dup").glob("*.jsonl.gz")):
             for row in read_jsonl(path):
                 assert [s[:2] for s in row["attributes"].get("dup", [])] == expected[row["id"]], row["id"]
-    assert trees[1] == trees[2]
-    assert sum(len(v) for v in expected.values()) > 50
+        assert sum(len(v) for v in expected.values()) > 50
+    assert trees["serial"] == trees["threads"] == trees["processes"]
+
+
+def test_writable_paragraph_runs_hash_on_threads() -> None:
+    """Paragraph and n-gram hashing runs without the GIL, so a writable run starts no worker processes; document
+    keys (a Python JSONPath) and read-only runs keep the process pool."""
+    def config(mode: str, *extra: str) -> DedupeConfig:
+        flags = ["--documents", "d/*.gz", "--processes", "2", "--bloom_filter.file", "bf.bin",
+                 "--bloom_filter.size_in_bytes", "1024", f"--dedupe.{mode}.attribute_name", "dup", *extra]
+        return load_config(DedupeConfig, None, parse_overrides(DedupeConfig, flags))
+
+    for flags in (["paragraphs"], ["paragraphs", "--dedupe.paragraphs.by_ngram.ngram_length", "13"]):
+        assert config(*flags).hashes_on_threads and not config(*flags).uses_local_pool
+    for flags in (["documents", "--dedupe.documents.key", "$.id"], ["paragraphs", "--bloom_filter.read_only"]):
+        assert not config(*flags).hashes_on_threads and config(*flags).uses_local_pool
 
 
 def test_rerun_changes_nothing_and_overwrite_starts_from_the_prior_filter(

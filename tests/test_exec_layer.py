@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import types
 from dataclasses import fields
@@ -51,6 +52,12 @@ def set_marker() -> None:
     os.environ["DOLMA_PY_TEST_INIT"] = "ran"
 
 
+def slow_first_on_thread(item: int) -> tuple[int, int]:
+    """`slow_first`, naming the thread instead of the process."""
+    time.sleep(0.02 * (5 - item % 5))
+    return item, threading.get_ident()
+
+
 @pytest.mark.parametrize("processes", [1, 2, 3])
 @pytest.mark.parametrize("window", [1, 4])
 def test_local_ordered_map_keeps_input_order(processes: int, window: int) -> None:
@@ -61,8 +68,19 @@ def test_local_ordered_map_keeps_input_order(processes: int, window: int) -> Non
     assert (pids == {os.getpid()}) == (processes == 1)
 
 
-def test_local_ordered_map_raises_errors_in_order() -> None:
-    mapped = LocalExecutor(2).ordered_map(fail_on_three, list(range(8)), 4)
+@pytest.mark.parametrize("window", [1, 4])
+def test_thread_ordered_map_keeps_input_order_in_this_process(window: int) -> None:
+    items = list(range(12))
+    results = list(LocalExecutor(3, threads=True).ordered_map(slow_first_on_thread, items, window))
+    assert [item for item, _ in results] == items
+    assert threading.get_ident() not in {ident for _, ident in results}
+    assert list(LocalExecutor(2, threads=True).ordered_map(slow_first, items, window)) == [
+        (item, os.getpid()) for item in items]
+
+
+@pytest.mark.parametrize("threads", [False, True], ids=["processes", "threads"])
+def test_local_ordered_map_raises_errors_in_order(threads: bool) -> None:
+    mapped = LocalExecutor(2, threads=threads).ordered_map(fail_on_three, list(range(8)), 4)
     assert [next(mapped) for _ in range(3)] == [0, 1, 2]
     with pytest.raises(ValueError, match="item 3 is bad"):
         next(mapped)
@@ -78,6 +96,8 @@ def test_local_ordered_map_reports_a_dead_worker() -> None:
 def test_worker_init_runs_in_workers_only() -> None:
     assert list(LocalExecutor(2).ordered_map(read_marker, [0, 1, 2], 2, worker_init=set_marker)) == ["ran"] * 3
     assert list(LocalExecutor(1).ordered_map(read_marker, [0, 1], 2, worker_init=set_marker)) == [None, None]
+    threads = LocalExecutor(2, threads=True)
+    assert list(threads.ordered_map(read_marker, [0, 1, 2], 2, worker_init=set_marker)) == [None] * 3
     assert "DOLMA_PY_TEST_INIT" not in os.environ
 
 

@@ -201,6 +201,17 @@ class DedupeConfig(ExecConfig):
         no_effect="outputs are renamed into place locally; read and write s3:// paths directly instead",
     )
 
+    @property
+    def hashes_on_threads(self) -> bool:
+        """A writable paragraph or n-gram run hashes files on threads: zlib and the Rust core read and hash them
+        without the GIL. Document keys go through a Python JSONPath, so worker processes hash those."""
+        bloom = self.bloom_filter
+        return self.dedupe.paragraphs is not None and bloom is not None and not bloom.read_only
+
+    @property
+    def uses_local_pool(self) -> bool:
+        return super().uses_local_pool and not self.hashes_on_threads
+
     def validate(self) -> None:
         if not self.documents:
             raise ValueError("'documents' must list at least one path")

@@ -9,8 +9,6 @@ import types
 import typing
 from typing import Any, TypeVar, Union
 
-import yaml
-
 from dolma_py.errors import ConfigError
 
 T = TypeVar("T")
@@ -27,6 +25,8 @@ def read_config_file(path: str) -> dict[str, Any]:
             text = fh.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read config file {path}: {getattr(err, 'strerror', None) or err}") from None
+    import yaml  # here, not at the top: a run given only flags does not pay for importing it
+
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
@@ -91,6 +91,8 @@ def _coerce_scalar_from_cli(value: str, tp: Any) -> Any:
         return None
     if tp is str:
         return value
+    import yaml
+
     return yaml.safe_load(value)
 
 

@@ -136,12 +136,6 @@ class BloomFilter:
     def size_in_bytes(self) -> int:
         return self._raw.size_in_bytes
 
-    def prefault(self) -> None:
-        """Have the kernel allocate and zero every page of the bits now, without the GIL (a new filter's memory is
-        otherwise faulted in by the first lookups: 0.15-0.5 s for 128 MiB here), e.g. in a thread while workers
-        start."""
-        self._raw.prefault()
-
     def fill_ratio(self) -> float:
         """Fraction of bits set (a popcount over the whole filter)."""
         return self._raw.fill_ratio()

@@ -7,7 +7,6 @@ consumes their results in file order, so the first occurrence of a key is always
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,14 +27,17 @@ WRITES_IN_FLIGHT = 2
 """Attribute files written behind the check-and-insert (each holds one file's keys and spans in memory)."""
 
 
-def ordered_hashes(spec: KeySpec, units: list[Unit], processes: int) -> Iterator[tuple[Unit, FileKeys | UnitResult]]:
-    """Hash results in `units` order (the executor's ordered map); up to 2 files per process are hashed ahead.
+def ordered_hashes(
+    spec: KeySpec, units: list[Unit], processes: int, threads: bool
+) -> Iterator[tuple[Unit, FileKeys | UnitResult]]:
+    """Hash results in `units` order (the executor's ordered map), on `processes` worker processes or threads; up
+    to 2 files per worker are hashed ahead.
 
     A lost worker ends the sequence with a failed result for the file it was hashing.
     """
     paths = [unit.inputs[0] for unit in units]
     window = processes * FILES_IN_FLIGHT_PER_PROCESS
-    hashed = LocalExecutor(processes).ordered_map(
+    hashed = LocalExecutor(processes, threads=threads).ordered_map(
         partial(hash_unit, spec), paths, window, worker_init=single_threaded_rust
     )
     with closing(hashed):  # an early stop (a failed file, saturation) shuts the pool down now, not at GC
@@ -59,14 +61,10 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
     spec = session.spec
     attribute = session.config.dedupe.attribute_name
     filt = session.load_local_filter()
-    fresh = session.start_path is None  # a new, empty filter: nothing to estimate, and its memory is not faulted in
+    fresh = session.start_path is None  # a new, empty filter: nothing to estimate
     session.start_watch(filt.num_bits, filt.num_hashes, filt.layout, 0.0 if fresh else filt.estimated_items())
-    # the kernel zeroes a new filter's pages while the workers start and hash the first files, not on first lookups
-    prefault = threading.Thread(target=filt.prefault, name="dedupe-prefault", daemon=True)
-    if fresh:
-        prefault.start()
     bar = Progress("dedupe", len(session.todo)) if progress and session.todo else None
-    results = ordered_hashes(spec, session.todo, processes)
+    results = ordered_hashes(spec, session.todo, processes, session.config.hashes_on_threads)
     writes: deque[tuple[Unit, Future[UnitResult]]] = deque()
 
     def record_written(everything: bool) -> None:
@@ -102,8 +100,6 @@ def run_local(session: Session, processes: int, summary: RunSummary, progress: b
             results.close()
             if bar:
                 bar.close()
-            if fresh:
-                prefault.join()
             if not consistent:
                 consistent = _record_what_was_written(writes, session, summary)
             if consistent:

@@ -142,11 +142,6 @@ class PartitionedFilter:
     def layout(self) -> Layout:
         return self.parts[0].layout
 
-    def prefault(self) -> None:
-        """Fault in every partition's memory now (see `BloomFilter.prefault`)."""
-        for part in self.parts:
-            part.prefault()
-
     def estimated_items(self) -> float:
         """Distinct keys the filter holds, estimated from its fill."""
         return sum(p.estimated_items() for p in self.parts)

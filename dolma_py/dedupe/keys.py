@@ -13,17 +13,20 @@ import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dolma_py import text
 from dolma_py.config.dedupe import DedupeConfig
 from dolma_py.config.schema import COMPRESSION_NAMES
-from dolma_py.dedupe.jsonkey import Getter, compile_key
 from dolma_py.dedupe.reader import DocLine, TextBatch, read_lines, text_batches
 from dolma_py.errors import DataError, DolmaError
 from dolma_py.exec.units import UnitResult
 from dolma_py.io.documents import BadLine
+
+if TYPE_CHECKING:
+    from dolma_py.dedupe.jsonkey import Getter
 
 # How each line's attribute is written (dolma's conventions, see docs/dedupe.md).
 ATTR_NONE = 0  # no attribute key: bad lines, and empty texts in paragraph mode
@@ -323,6 +326,8 @@ def hash_file(spec: KeySpec, path: str) -> FileKeys:
     batches: list[_Batch] = []
     documents = bad_lines = 0
     if spec.key_path is not None:
+        from dolma_py.dedupe.jsonkey import compile_key
+
         getter = compile_key(spec.key_path)
         items = read_lines(path, spec.input_codec)
         while batch := list(itertools.islice(items, spec.batch_size)):

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import xxhash
 
 from dolma_py.config.dedupe import DedupeConfig
-from dolma_py.dedupe.jsonkey import compile_key
 from dolma_py.dedupe.keys import KeySpec
 from dolma_py.errors import ConfigError
 from dolma_py.exec.units import Unit
@@ -32,6 +31,8 @@ def plan(config: DedupeConfig) -> list[Unit]:
     Fails before any work when a path has no `documents` component or the key is not a valid JSONPath.
     """
     if config.dedupe.documents is not None:
+        from dolma_py.dedupe.jsonkey import compile_key  # the paragraph modes never import the JSONPath machinery
+
         try:
             compile_key(config.dedupe.documents.key)
         except (ValueError, ConfigError) as err:

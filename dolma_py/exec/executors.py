@@ -12,7 +12,8 @@ import multiprocessing.forkserver
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import Executor as FuturePool
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
@@ -104,19 +105,30 @@ def _worker_setup(environ: dict[str, str], cwd: str, init: WorkerInit | None) ->
 
 
 class LocalExecutor:
-    """A pool of `processes` worker processes; with one process, everything runs in this process."""
+    """A pool of `processes` worker processes; with one process, everything runs in this process.
 
-    def __init__(self, processes: int = 1) -> None:
+    With `threads`, the workers are threads of this process instead: for unit functions whose work runs without
+    the GIL (in the Rust core, in zlib), which then pay no worker start-up and no pickling of their results.
+    """
+
+    def __init__(self, processes: int = 1, threads: bool = False) -> None:
         if processes < 1:
             raise DolmaError(f"processes must be >= 1, got {processes}")
         self.processes = processes
+        self.threads = threads
+
+    def _workers(self, fn: Callable[..., Any], count: int, init: WorkerInit | None) -> FuturePool:
+        """`count` worker threads, or worker processes set up by `init`."""
+        if self.threads:
+            return ThreadPoolExecutor(count, thread_name_prefix="dolma-worker")
+        return _pool(fn, count, init)
 
     def run(self, fn: UnitFunction, units: list[Unit]) -> Iterator[tuple[Unit, UnitResult]]:
         if self.processes == 1 or len(units) <= 1:
             for unit in units:
                 yield unit, run_unit_safely(fn, unit)
             return
-        with _pool(fn, min(self.processes, len(units)), None) as pool:
+        with self._workers(fn, min(self.processes, len(units)), None) as pool:
             pending = {pool.submit(run_unit_safely, fn, unit): unit for unit in units}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -130,23 +142,24 @@ class LocalExecutor:
     def ordered_map(
         self, fn: Callable[[T], R], items: Sequence[T], window: int, worker_init: WorkerInit | None = None
     ) -> Iterator[R]:
-        """In input order; one process (or one item) maps here, else in the pool's workers."""
+        """In input order; one process (or one item) maps here, else in the pool's workers (`worker_init` runs in
+        worker processes only)."""
         if window < 1:
             raise DolmaError(f"ordered_map window must be >= 1, got {window}")
         if self.processes == 1 or len(items) <= 1:
             for item in items:
                 yield fn(item)
             return
-        pool = _pool(fn, min(self.processes, len(items)), worker_init)
+        pool = self._workers(fn, min(self.processes, len(items)), worker_init)
         try:
             in_flight: deque[Future[R]] = deque()
             pending = iter(items)
             while True:
-                while len(in_flight) < window and (item := next(pending, _END)) is not _END:
-                    in_flight.append(pool.submit(fn, item))
-                if not in_flight:
-                    return
-                try:
+                try:  # a pool broken by a dead worker fails the next submit as well as the pending results
+                    while len(in_flight) < window and (item := next(pending, _END)) is not _END:
+                        in_flight.append(pool.submit(fn, item))
+                    if not in_flight:
+                        return
                     result = in_flight.popleft().result()
                 except BrokenProcessPool as err:
                     raise WorkerLost(f"worker process died: {err}") from None

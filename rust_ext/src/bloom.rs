@@ -330,10 +330,6 @@ fn anonymous_image(header_len: usize, num_words: usize) -> Result<MmapMut> {
 /// Alignment of a filter image's length (and, as a mapping, of its address): what `O_DIRECT` writes need.
 const IMAGE_ALIGN: usize = 4096;
 
-/// Bytes zeroed per `prefault` call: two transparent huge pages.
-#[cfg(target_os = "linux")]
-const PREFAULT_CHUNK: usize = 4 << 20;
-
 fn words_for_bits(num_bits: u64) -> Result<usize> {
     usize::try_from(num_bits.div_ceil(64)).map_err(|_| invalid(format!("{num_bits} bits do not fit in memory")))
 }
@@ -504,27 +500,6 @@ impl BloomFilter {
     /// Number of bits set (parallel popcount).
     pub fn count_ones(&self) -> u64 {
         self.words().par_iter().map(|w| w.load(Ordering::Relaxed).count_ones() as u64).sum()
-    }
-
-    /// Has the kernel allocate and zero every page of a new filter now (MADV_POPULATE_WRITE; the contents are not
-    /// touched, so this is safe while other threads insert): a fresh 128 MiB filter otherwise costs 0.15-0.5 s of
-    /// page faults in its first lookups. A hint: a no-op for filters read from files and where unsupported.
-    ///
-    /// It goes `PREFAULT_CHUNK` bytes at a time: the kernel holds the process's memory-map lock for one call, and
-    /// one call over the whole filter stalled every `mmap` of the other threads (a Python import of a C extension
-    /// waited 0.22 s for it).
-    pub fn prefault(&self) {
-        #[cfg(target_os = "linux")]
-        if let Storage::Anonymous(map) = &self._storage {
-            let mut offset = 0;
-            while offset < map.len() {
-                let len = PREFAULT_CHUNK.min(map.len() - offset);
-                if map.advise_range(memmap2::Advice::PopulateWrite, offset, len).is_err() {
-                    return;
-                }
-                offset += len;
-            }
-        }
     }
 
     /// Fraction of the filter's bits that are set.

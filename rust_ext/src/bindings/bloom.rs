@@ -118,10 +118,6 @@ impl PyBloomFilter {
         self.inner.size_in_bytes()
     }
 
-    fn prefault(&self, py: Python<'_>) {
-        py.allow_threads(|| self.inner.prefault())
-    }
-
     fn fill_ratio(&self, py: Python<'_>) -> f64 {
         py.allow_threads(|| self.inner.fill_ratio())
     }
