@@ -147,15 +147,19 @@ DOCUMENT_FIELDS: list[tuple[str, bool, str]]
 DOCUMENT_REJECTIONS: list[str]
 """Every kind of bad line `parse_documents` reports; `dolma_py.docmodel.MESSAGES` words each one."""
 
+def count_lines(block: bytes) -> int:
+    """Lines of `block` as `block.split(b"\\n")` cuts them: one more than its newlines."""
+
 def parse_documents(
-    lines: list[bytes],
+    block: bytes,
 ) -> tuple[
     list[str | None],  # per line: its id (None where the line has no string id)
     ParsedTexts,  # the texts of the lines holding a valid document
     NDArray[np.int64],  # which lines those are
     list[tuple[int, str, str | None, str | None, int | None]],  # per bad line: (index, kind, field, got, byte)
 ]:
-    """Check and read JSON document lines in Rust (the document model of `jsonl.rs`)."""
+    """Check and read the JSON document lines of `block` (cut as `block.split(b"\\n")` cuts them) in Rust, the
+    document model of `jsonl.rs`."""
 
 def attribute_lines(
     name: str,

@@ -15,6 +15,7 @@ from dolma_py.config.dedupe import DedupeConfig
 from dolma_py.config.loader import load_config, parse_overrides
 from dolma_py.dedupe import reader
 from dolma_py.dedupe.keys import KeySpec, hash_file
+from dolma_py.io import documents
 
 
 def dedupe(*args: str) -> int:
@@ -462,22 +463,27 @@ def test_rust_document_parser_agrees_with_the_python_reader(tmp_path: Path, monk
         python_batches.append(len(items))
         return from_items(items)
 
-    def all_malformed(raws: list[bytes]) -> tuple:  # every line left to the Python reader
-        _, texts, doc_lines, _ = parse([])
-        return [None] * len(raws), texts, doc_lines, [(i, "malformed_json", None, None, None) for i in range(len(raws))]
+    def all_malformed(block: bytes) -> tuple:  # every line left to the Python reader
+        _, texts, doc_lines, _ = parse(b"")
+        count = len(block.split(b"\n"))
+        return [None] * count, texts, doc_lines[:0], [(i, "malformed_json", None, None, None) for i in range(count)]
 
     monkeypatch.setattr(reader.TextBatch, "from_items", counting_from_items)
+    monkeypatch.setattr(documents, "READ_BLOCK", 1)  # a block per line: the fallback's share is visible
     for mode in ("paragraphs", "ngrams"):
         spec = _key_spec(mode, batch_size=2)
         monkeypatch.setattr(reader._rust, "parse_documents", parse)
         fast = hash_file(spec, str(path))
+        assert python_batches == [1]  # the fast path hands Python only the deeply nested line's block
+        python_batches.clear()
         monkeypatch.setattr(reader._rust, "parse_documents", all_malformed)
         python = hash_file(spec, str(path))
+        assert python_batches == [1] * 6  # all but "not json", which Python finds malformed too
+        python_batches.clear()
         assert fast.ids == python.ids == ['q"\\\n\x01é', "e", "d", "f", None, "s", "n"]
         assert (fast.documents, fast.bad_lines) == (python.documents, python.bad_lines) == (5, 2)
         for column in ("attr_mode", "line_items", "item_start", "item_end", "key_start", "score_start", "keys"):
             assert np.array_equal(getattr(fast, column), getattr(python, column)), column
-    assert python_batches == [1, 2, 2, 2, 1] * 2  # the fast path hands Python only the deeply nested line's batch
     args = ["--documents", str(path), "--dedupe.paragraphs.attribute_name", 'dup"s', "--skip_bad_lines",
             *bloom_args(tmp_path / "bf.bin")]
     assert dedupe(*args) == 0

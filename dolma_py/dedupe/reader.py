@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from dolma_py import _rust
 from dolma_py.docmodel import from_rejection
-from dolma_py.io.documents import BadLine, iter_lines, iter_records, parse_record, to_document
+from dolma_py.io.documents import BadLine, iter_line_blocks, iter_records, parse_record, to_document
 from dolma_py.io.paths import is_parquet
 from dolma_py.text import ParsedTexts
 
@@ -69,23 +69,25 @@ def read_lines(path: str, codec: str | None = "infer") -> Iterator[DocLine | Bad
 
 
 def text_batches(path: str, batch_size: int, codec: str | None = "infer") -> Iterator[TextBatch]:
-    """The file's lines (or Parquet rows) in batches of up to `batch_size`, in order."""
+    """The file's lines in order: a batch per block that `iter_line_blocks` reads, or of up to `batch_size`
+    Parquet rows."""
     if is_parquet(path):
         rows = read_lines(path)
         while items := list(itertools.islice(rows, batch_size)):
             yield TextBatch.from_items(items)
         return
-    lines = iter_lines(path, codec)
-    while chunk := list(itertools.islice(lines, batch_size)):
-        ids, texts, doc_lines, rejections = _rust.parse_documents([raw for _, raw in chunk])
+    for before, block in iter_line_blocks(path, codec):
+        ids, texts, doc_lines, rejections = _rust.parse_documents(block)
         bad = []
+        lines: list[bytes] = []
         for index, kind, field, got, byte in rejections:
-            line_no, raw = chunk[index]
-            error = from_rejection(raw, kind, field, got, byte)
+            lines = lines or block.split(b"\n")
+            error = from_rejection(lines[index], kind, field, got, byte)
             if error is None:
                 break
-            bad.append(BadLine(line_no, ids[index], str(error)))
+            bad.append(BadLine(before + index + 1, ids[index], str(error)))
         else:
             yield TextBatch(ids, doc_lines, texts, texts.nonempty(), bad)
             continue
-        yield TextBatch.from_items([_doc_line(line_no, parse_record(raw)) for line_no, raw in chunk])
+        numbered = enumerate(lines, before + 1)
+        yield TextBatch.from_items([_doc_line(line_no, parse_record(raw)) for line_no, raw in numbered])

@@ -14,6 +14,7 @@ import orjson
 import zstandard
 from isal.isal_zlib import error as IsalError
 
+from dolma_py._rust import count_lines
 from dolma_py.data import Document
 from dolma_py.docmodel import NULL_MEANS_ABSENT, DocumentError, parse_line
 from dolma_py.errors import DataError
@@ -42,32 +43,44 @@ CODEC_SUFFIX = {"gz": ".gz", "zst": ".zst", None: ""}
 """The suffix that stands for each `compression.*` codec, where a name must say which codec to use."""
 
 
-def iter_lines(path: str, codec: str | None = "infer") -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, line without its newline, kept byte for byte) for every line of `path`.
+def iter_line_blocks(path: str, codec: str | None = "infer") -> Iterator[tuple[int, bytes]]:
+    """(lines before it, block) for consecutive blocks of whole lines of `path`; a block's lines are
+    `block.split(b"\n")`, kept byte for byte, so it always holds at least one line.
 
     Data is decompressed in large blocks, several times faster than per-line reads of a gzip stream. `codec`
     'gz'/'zst'/None overrides the suffix (dolma's `compression.input`). A file ending in a newline has no blank
     last line. A missing, corrupt or truncated file raises `DataError` naming the last line read before it.
     """
     name = path if codec == "infer" else "input" + CODEC_SUFFIX[codec]
-    line_no = 0
+    before = 0
     try:
         with open_raw(path, "rb") as raw, decompressing_reader(raw, name) as stream:
             rest = b""
             while block := stream.read(READ_BLOCK):
-                lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    line_no += 1
-                    yield line_no, line
+                data = rest + block if rest else block
+                end = data.rfind(b"\n")
+                if end < 0:
+                    rest = data
+                    continue
+                rest = data[end + 1 :]
+                whole = data[:end]
+                yield before, whole
+                before += count_lines(whole)
             if rest:
-                yield line_no + 1, rest
+                yield before, rest
     except (EOFError, OSError, zlib.error, IsalError, zstandard.ZstdError) as err:
         if isinstance(err, FileNotFoundError):
             raise DataError(path, None, "file not found") from err
         if isinstance(err, IsADirectoryError):
             raise DataError(path, None, "is a directory, not a documents file") from err
-        raise DataError(path, None, f"cannot read compressed data after line {line_no} ({err})") from err
+        raise DataError(path, None, f"cannot read compressed data after line {before} ({err})") from err
+
+
+def iter_lines(path: str, codec: str | None = "infer") -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line without its newline, kept byte for byte) for every line of `path` (see
+    `iter_line_blocks`, which reads them)."""
+    for before, block in iter_line_blocks(path, codec):
+        yield from enumerate(block.split(b"\n"), before + 1)
 
 
 def iter_parquet_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -156,11 +156,21 @@ pub struct ParsedBatch {
     pub rejections: Vec<(usize, Rejection)>,
 }
 
-/// Read every line of `lines`, in order.
-pub fn parse_documents<L: AsRef<[u8]>>(lines: &[L]) -> ParsedBatch {
+/// Lines of `block` as `parse_documents` cuts them: one more than its newlines.
+pub fn count_lines(block: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', block).count() + 1
+}
+
+/// Read every line of `block`, in order: its lines are cut at each `\n` as Python's `bytes.split(b"\n")` cuts
+/// them (so an empty block is one empty line). Whole blocks cross from Python, not one object per line.
+pub fn parse_documents(block: &[u8]) -> ParsedBatch {
     let mut batch = ParsedBatch::default();
-    for (index, line) in lines.iter().enumerate() {
-        match parse_document(line.as_ref()) {
+    let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
+    let mut start = 0;
+    for (index, end) in ends.enumerate() {
+        let line = &block[start..end];
+        start = end + 1;
+        match parse_document(line) {
             Ok(doc) => {
                 batch.ids.push(Some(doc.id));
                 batch.texts.push(doc.text);
@@ -240,12 +250,14 @@ mod tests {
 
     #[test]
     fn reads_every_line_of_a_batch() {
-        let lines = [r#"{"id":"a","text":"1"}"#, "oops", r#"{"id":"c","text":"3"}"#];
-        let batch = parse_documents(&lines);
-        assert_eq!(batch.ids, [Some("a".to_string()), None, Some("c".to_string())]);
+        let batch = parse_documents(b"{\"id\":\"a\",\"text\":\"1\"}\noops\n{\"id\":\"c\",\"text\":\"3\"}\n");
+        assert_eq!(batch.ids, [Some("a".to_string()), None, Some("c".to_string()), None]);
         assert_eq!(batch.texts, ["1", "3"]);
         assert_eq!(batch.doc_lines, [0, 2]);
-        assert_eq!(batch.rejections, [(1, Rejection::MalformedJson)]);
+        assert_eq!(batch.rejections, [(1, Rejection::MalformedJson), (3, Rejection::EmptyLine)]);
+        let one_empty = parse_documents(b"");
+        assert_eq!(one_empty.rejections, [(0, Rejection::EmptyLine)]);
+        assert_eq!([count_lines(b""), count_lines(b"a\n\nb"), count_lines(b"\n")], [1, 3, 2]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! PyO3 layer of `jsonl.rs`: document lines in; per line its id, the documents' texts kept on the Rust side, and
-//! each bad line's rejection as `(index, kind, field, got, byte)` for `dolma_py.docmodel` to word.
+//! PyO3 layer of `jsonl.rs`: a block of document lines in; per line its id, the documents' texts kept on the Rust
+//! side, and each bad line's rejection as `(index, kind, field, got, byte)` for `dolma_py.docmodel` to word.
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
@@ -39,16 +39,22 @@ fn py_rejection(index: usize, rejection: &Rejection) -> PyRejection {
     (index, rejection.kind(), field, got, byte)
 }
 
-/// `(ids, texts, doc_lines, rejections)` of `lines` (see `jsonl.rs: parse_documents`).
+/// `(ids, texts, doc_lines, rejections)` of the lines of `block` (see `jsonl.rs: parse_documents`).
 #[pyfunction]
 #[allow(clippy::type_complexity)]
 fn parse_documents<'py>(
     py: Python<'py>,
-    lines: Vec<PyBackedBytes>,
+    block: PyBackedBytes,
 ) -> (Vec<Option<String>>, PyParsedTexts, Bound<'py, PyArray1<i64>>, Vec<PyRejection>) {
-    let batch = py.allow_threads(|| jsonl::parse_documents(&lines));
+    let batch = py.allow_threads(|| jsonl::parse_documents(&block));
     let rejections = batch.rejections.iter().map(|(index, r)| py_rejection(*index, r)).collect();
     (batch.ids, PyParsedTexts { texts: batch.texts }, batch.doc_lines.into_pyarray(py), rejections)
+}
+
+/// Lines of `block`, one more than its newlines (see `jsonl.rs: count_lines`).
+#[pyfunction]
+fn count_lines(py: Python<'_>, block: PyBackedBytes) -> usize {
+    py.allow_threads(|| jsonl::count_lines(&block))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -57,5 +63,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DOCUMENT_FIELDS", fields)?;
     m.add("DOCUMENT_REJECTIONS", jsonl::REJECTION_KINDS.to_vec())?;
     m.add_class::<PyParsedTexts>()?;
+    m.add_function(wrap_pyfunction!(count_lines, m)?)?;
     m.add_function(wrap_pyfunction!(parse_documents, m)?)
 }
