@@ -188,7 +188,9 @@ class DedupeConfig(ExecConfig):
         default_factory=WorkDirConfig, help="work_dir.output holds checkpoints (default: beside bloom_filter.file)"
     )
     skip_bad_lines: bool = option(False, help="write an empty attributes line for a bad input line instead of failing")
-    batch_size: int = option(2048, help="documents hashed per call into the Rust core")
+    batch_size: int = option(
+        2048, help="documents hashed per call into the Rust core (paragraph modes parse JSON lines by 4 MiB blocks)"
+    )
     checkpoint_files: int = option(64, help="checkpoint the filter about every this many files")
     checkpoint_seconds: float = option(600.0, help="... or after this many seconds, whichever comes first")
     compression: CompressionConfig = option(
