@@ -282,7 +282,9 @@ fn for_each_position(hash: u64, num_hashes: u32, num_bits: u64, mut f: impl FnMu
 const BLOCK_WORDS: usize = (BLOCK_BITS / 64) as usize;
 
 /// `hash`'s bits in a blocked filter as its block's first word and a mask over the block's words: the positions of
-/// [`for_each_block_position`], gathered so a lookup is 8 loads and compares with no branch per bit.
+/// [`for_each_block_position`], gathered so a check-and-insert is 8 loads and compares with no branch per bit (11.6 M
+/// keys in block order on one thread: 0.24 s, bit by bit 0.32 s). Random-order membership tests stay bit by bit,
+/// which measured faster for them (0.30 CPU-s against 0.36 for 11.6 M keys on 2 threads).
 #[inline(always)]
 fn block_mask(hash: u64, num_hashes: u32, num_blocks: u64) -> (usize, [u64; BLOCK_WORDS]) {
     let mut mask = [0u64; BLOCK_WORDS];
@@ -575,16 +577,19 @@ impl BloomFilter {
         -(m / k) * (-self.fill_ratio()).ln_1p()
     }
 
-    /// Calls `f` with each bit position of `hash` in the classic layout (the blocked one goes by [`block_mask`]).
+    /// Calls `f` with each bit position of `hash`, as the filter's layout places them.
     #[inline(always)]
-    fn for_each_classic_bit(&self, hash: u64, f: impl FnMut(u64)) {
-        for_each_position(hash, self.num_hashes, self.num_bits, f)
+    fn for_each_bit(&self, hash: u64, f: impl FnMut(u64)) {
+        match self.layout {
+            Layout::Classic => for_each_position(hash, self.num_hashes, self.num_bits, f),
+            Layout::Blocked => for_each_block_position(hash, self.num_hashes, self.num_bits / BLOCK_BITS, f),
+        }
     }
 
     #[inline(always)]
     fn prefetch_key(&self, words: &[AtomicU64], hash: u64) {
         match self.layout {
-            Layout::Classic => self.for_each_classic_bit(hash, |p| prefetch(&words[(p >> 6) as usize])),
+            Layout::Classic => self.for_each_bit(hash, |p| prefetch(&words[(p >> 6) as usize])),
             Layout::Blocked => {
                 prefetch(&words[(block_of(hash, self.num_bits / BLOCK_BITS) * BLOCK_BITS / 64) as usize])
             }
@@ -593,13 +598,8 @@ impl BloomFilter {
 
     #[inline(always)]
     fn contains_one(&self, words: &[AtomicU64], hash: u64) -> bool {
-        if self.layout == Layout::Blocked {
-            let (first, mask) = block_mask(hash, self.num_hashes, self.num_bits / BLOCK_BITS);
-            let block = &words[first..first + BLOCK_WORDS];
-            return block.iter().zip(mask).all(|(word, m)| word.load(Ordering::Relaxed) & m == m);
-        }
         let mut all = true;
-        self.for_each_classic_bit(hash, |p| {
+        self.for_each_bit(hash, |p| {
             all &= words[(p >> 6) as usize].load(Ordering::Relaxed) & (1u64 << (p & 63)) != 0;
         });
         all
@@ -609,18 +609,8 @@ impl BloomFilter {
     /// only missing bits pay for a locked `fetch_or`.
     #[inline(always)]
     fn insert_one(&self, words: &[AtomicU64], hash: u64) -> bool {
-        if self.layout == Layout::Blocked {
-            let (first, mask) = block_mask(hash, self.num_hashes, self.num_bits / BLOCK_BITS);
-            let mut seen = true;
-            for (word, m) in words[first..first + BLOCK_WORDS].iter().zip(mask) {
-                if word.load(Ordering::Relaxed) & m != m {
-                    seen &= word.fetch_or(m, Ordering::Relaxed) & m == m;
-                }
-            }
-            return seen;
-        }
         let mut seen = true;
-        self.for_each_classic_bit(hash, |p| {
+        self.for_each_bit(hash, |p| {
             let (word, mask) = (&words[(p >> 6) as usize], 1u64 << (p & 63));
             if word.load(Ordering::Relaxed) & mask == 0 {
                 seen &= word.fetch_or(mask, Ordering::Relaxed) & mask != 0;
@@ -651,7 +641,7 @@ impl BloomFilter {
             return missing == 0;
         }
         let mut seen = true;
-        self.for_each_classic_bit(hash, |p| {
+        self.for_each_bit(hash, |p| {
             let (word, mask) = (&words[(p >> 6) as usize], 1u64 << (p & 63));
             let bits = word.load(Ordering::Relaxed);
             if bits & mask == 0 {
@@ -688,13 +678,11 @@ impl BloomFilter {
         }
     }
 
-    /// Membership of each key (parallel for large batches; a large batch on a blocked filter in block order).
+    /// Membership of each key (parallel for large batches).
     pub fn contains(&self, hashes: &[u64], out: &mut [bool]) {
         assert_eq!(hashes.len(), out.len());
         let op = |w: &[AtomicU64], h: u64| self.contains_one(w, h);
-        if self.layout == Layout::Blocked && hashes.len() >= BLOCK_ORDER_MIN_BATCH {
-            self.run_in_block_order(hashes, out, op);
-        } else if hashes.len() >= PARALLEL_MIN_BATCH {
+        if hashes.len() >= PARALLEL_MIN_BATCH {
             hashes
                 .par_chunks(PARALLEL_MIN_BATCH / 4)
                 .zip(out.par_chunks_mut(PARALLEL_MIN_BATCH / 4))
@@ -735,30 +723,25 @@ impl BloomFilter {
         assert_eq!(hashes.len(), out.len());
         let _writer = self.lock_writer();
         if self.layout == Layout::Blocked && hashes.len() >= BLOCK_ORDER_MIN_BATCH {
-            self.run_in_block_order(hashes, out, |w, h| self.insert_owned_bits(w, h));
+            self.check_and_insert_in_block_order(hashes, out);
         } else {
             self.run_batch(hashes, out, |w, h| self.insert_owned_bits(w, h));
         }
         Ok(())
     }
 
-    /// Runs `op` on every key in block order and puts each answer at its key's place in `out`, at most
+    /// Checks and inserts every key in block order and puts each answer at its key's place in `out`, at most
     /// `BLOCK_ORDER_MAX_BATCH` keys at a time, in batch order.
-    fn run_in_block_order(&self, hashes: &[u64], out: &mut [bool], op: impl Fn(&[AtomicU64], u64) -> bool + Sync) {
+    fn check_and_insert_in_block_order(&self, hashes: &[u64], out: &mut [bool]) {
         for (h, o) in hashes.chunks(BLOCK_ORDER_MAX_BATCH).zip(out.chunks_mut(BLOCK_ORDER_MAX_BATCH)) {
-            self.run_chunk_in_block_order(h, o, &op);
+            self.check_and_insert_chunk_in_block_order(h, o);
         }
     }
 
-    /// One chunk of `run_in_block_order`. The keys are split into one contiguous range of regions per rayon
+    /// One chunk of `check_and_insert_in_block_order`. The keys are split into one contiguous range of regions per rayon
     /// thread (about equal key counts), so each thread owns the blocks it touches; answers are gathered in block
     /// order and then scattered back.
-    fn run_chunk_in_block_order(
-        &self,
-        hashes: &[u64],
-        out: &mut [bool],
-        op: &(impl Fn(&[AtomicU64], u64) -> bool + Sync),
-    ) {
+    fn check_and_insert_chunk_in_block_order(&self, hashes: &[u64], out: &mut [bool]) {
         let (keys, bounds) = block_order(hashes, self.num_bits / BLOCK_BITS);
         let parts = if hashes.len() >= PARALLEL_MIN_BATCH { rayon::current_num_threads() } else { 1 };
         let mut answers = vec![false; hashes.len()];
@@ -780,7 +763,7 @@ impl BloomFilter {
                 if let Some(&(ahead, _)) = keys.get(j + PREFETCH_DISTANCE) {
                     self.prefetch_key(words, ahead);
                 }
-                *answer = op(words, keys[j].0);
+                *answer = self.insert_owned_bits(words, keys[j].0);
             }
         };
         if parts > 1 {
