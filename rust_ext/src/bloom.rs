@@ -1271,7 +1271,7 @@ mod tests {
         // sequential loop), on 1 and 3 threads; a small filter, so blocks hold many keys and false positives
         // depend on the order.
         let mut batch = keys(BLOCK_ORDER_MAX_BATCH as u64 + 5_000, 21);
-        batch.extend_from_slice(&batch[..PARALLEL_MIN_BATCH].to_vec());
+        batch.extend_from_within(..PARALLEL_MIN_BATCH);
         let bits = |f: &BloomFilter| f.words().iter().map(|w| w.load(Ordering::Relaxed)).collect::<Vec<_>>();
         let reference = BloomFilter::with_layout(1 << 20, 5, 0, Layout::Blocked).unwrap();
         let answers: Vec<Vec<bool>> = (0..2)
