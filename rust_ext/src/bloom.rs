@@ -101,7 +101,7 @@ impl Layout {
     }
 }
 
-/// Batches at least this large are split across the rayon pool for `contains` / `insert`.
+/// Batches at least this large are split across the rayon pool (`contains`, `insert`, `check_and_insert`).
 const PARALLEL_MIN_BATCH: usize = 1 << 16;
 /// How many keys ahead the batch loops prefetch bit words: enough misses in flight to cover this VM's memory
 /// latency (one thread, 3M random keys into a 128 MiB blocked filter: 32 ns per key at 8 ahead, 27 at 24 or
@@ -254,6 +254,12 @@ fn block_of(hash: u64, num_blocks: u64) -> u64 {
 #[inline(always)]
 fn for_each_block_position(hash: u64, num_hashes: u32, num_blocks: u64, mut f: impl FnMut(u64)) {
     let base = block_of(hash, num_blocks) * BLOCK_BITS;
+    for_each_offset_in_block(hash, num_hashes, |offset| f(base + offset));
+}
+
+/// The k bit offsets of `hash` within its block (see [`for_each_block_position`]).
+#[inline(always)]
+fn for_each_offset_in_block(hash: u64, num_hashes: u32, mut f: impl FnMut(u64)) {
     let mut stream = hash ^ 0x9E37_79B9_7F4A_7C15;
     let mut bits = 0u64;
     for i in 0..num_hashes {
@@ -261,7 +267,7 @@ fn for_each_block_position(hash: u64, num_hashes: u32, num_blocks: u64, mut f: i
             stream = stream.wrapping_add(0x9E37_79B9_7F4A_7C15);
             bits = mix64(stream);
         }
-        f(base + (bits & (BLOCK_BITS - 1)));
+        f(bits & (BLOCK_BITS - 1));
         bits >>= 9;
     }
 }
@@ -282,18 +288,14 @@ fn for_each_position(hash: u64, num_hashes: u32, num_bits: u64, mut f: impl FnMu
 const BLOCK_WORDS: usize = (BLOCK_BITS / 64) as usize;
 
 /// `hash`'s bits in a blocked filter as its block's first word and a mask over the block's words: the positions of
-/// [`for_each_block_position`], gathered so a check-and-insert is 8 loads and compares with no branch per bit (11.6 M
-/// keys in block order on one thread: 0.24 s, bit by bit 0.32 s). Random-order membership tests stay bit by bit,
-/// which measured faster for them (0.30 CPU-s against 0.36 for 11.6 M keys on 2 threads).
+/// [`for_each_block_position`], gathered so a check-and-insert is 8 loads and compares with no branch per bit
+/// (11.6 M keys in block order on one thread: 0.24 s, bit by bit 0.32 s). Random-order membership tests stay bit by
+/// bit, which measured faster for them (0.30 CPU-s against 0.36 for 11.6 M keys on 2 threads).
 #[inline(always)]
 fn block_mask(hash: u64, num_hashes: u32, num_blocks: u64) -> (usize, [u64; BLOCK_WORDS]) {
     let mut mask = [0u64; BLOCK_WORDS];
-    let mut first = 0u64;
-    for_each_block_position(hash, num_hashes, num_blocks, |p| {
-        first = p & !(BLOCK_BITS - 1);
-        mask[((p >> 6) & (BLOCK_WORDS as u64 - 1)) as usize] |= 1u64 << (p & 63);
-    });
-    ((first >> 6) as usize, mask)
+    for_each_offset_in_block(hash, num_hashes, |offset| mask[(offset >> 6) as usize] |= 1u64 << (offset & 63));
+    (block_of(hash, num_blocks) as usize * BLOCK_WORDS, mask)
 }
 
 /// `hashes` in block order, stable, with each key's index in the batch and where each region starts: region
@@ -738,9 +740,9 @@ impl BloomFilter {
         }
     }
 
-    /// One chunk of `check_and_insert_in_block_order`. The keys are split into one contiguous range of regions per rayon
-    /// thread (about equal key counts), so each thread owns the blocks it touches; answers are gathered in block
-    /// order and then scattered back.
+    /// One chunk of `check_and_insert_in_block_order`. The keys are split into one contiguous range of regions per
+    /// rayon thread (about equal key counts), so each thread owns the blocks it touches; answers are gathered in
+    /// block order and then scattered back.
     fn check_and_insert_chunk_in_block_order(&self, hashes: &[u64], out: &mut [bool]) {
         let (keys, bounds) = block_order(hashes, self.num_bits / BLOCK_BITS);
         let parts = if hashes.len() >= PARALLEL_MIN_BATCH { rayon::current_num_threads() } else { 1 };
